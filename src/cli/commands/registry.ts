@@ -1,0 +1,8 @@
+/**
+ * Commands beyond estimate/explain/gpus register here (recommend, check, probe), each in its own
+ * file, so adding one touches this list only.
+ */
+import type { Command } from 'commander';
+import type { CommandContext } from '../main.js';
+
+export function registerExtra(_program: Command, _ctx: CommandContext): void {}

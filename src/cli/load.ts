@@ -1,0 +1,150 @@
+/**
+ * File I/O for the CLI: YAML run configs, model descriptors and GPU presets. Every error carries the
+ * file (and the line, where the path can be found in the text) so it prints as
+ * `models/aam/model.yaml:14: blocks[3].heads`.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as yaml from 'js-yaml';
+import { MemplanError } from '../core/errors.js';
+import type { Preset } from '../core/estimate.js';
+import { normalizeRun, validateModel, type ModelDescriptor, type RunConfig } from '../core/model.js';
+import { validate } from '../core/schema.js';
+import { lineOf } from './locate.js';
+
+/** The package root (bin/, presets/, models/ live here): found upward from this module, bundled or not. */
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'presets')) && existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return resolve(start, '../../..');
+    dir = up;
+  }
+}
+
+export function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new MemplanError('E_FILE', code === 'ENOENT' ? `no such file: ${display(file)}` : `cannot read ${display(file)}: ${code ?? (e as Error).message}`, {
+      file: display(file),
+      hint: code === 'ENOENT' ? 'check the path; model paths in a run config are relative to the config file' : undefined,
+    });
+  }
+}
+
+export function readYaml(file: string): { data: unknown; text: string } {
+  const text = readText(file);
+  try {
+    return { data: yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA }), text };
+  } catch (e) {
+    const err = e as { reason?: string; mark?: { line: number }; message: string };
+    throw new MemplanError('E_YAML', `invalid YAML: ${err.reason ?? err.message}`, {
+      file: display(file),
+      line: err.mark ? err.mark.line + 1 : undefined,
+      hint: 'check indentation and quoting near that line',
+    });
+  }
+}
+
+/** Runs `fn`, attaching file and line to any MemplanError it throws. */
+function within<R>(file: string, text: string, fn: () => R, prefix?: string): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof MemplanError) {
+      e.at(display(file), prefix);
+      if (e.line === undefined && e.path && e.file === display(file)) e.line = lineOf(text, e.path.replace(/ \(override\)$/, ''));
+    }
+    throw e;
+  }
+}
+
+export interface LoadedConfig {
+  file: string;
+  model: ModelDescriptor;
+  modelFile?: string;
+  modelText?: string;
+  text: string;
+  run: RunConfig;
+  raw: Record<string, unknown>;
+}
+
+export function loadModelFile(file: string): { model: ModelDescriptor; text: string } {
+  const { data, text } = readYaml(file);
+  return { model: within(file, text, () => validateModel(data)), text };
+}
+
+/**
+ * Loads a run config (or a bare model descriptor, run with defaults). `mutate` applies --set
+ * overrides to the raw config before validation, so a bad override is reported like a bad file.
+ */
+export function loadConfig(file: string, mutate?: (raw: Record<string, unknown>) => void): LoadedConfig {
+  const abs = resolve(file);
+  const { data, text } = readYaml(abs);
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new MemplanError('E_SCHEMA', 'expected a mapping (a run config with model:, or a model descriptor with blocks:)', { file: display(abs) });
+  }
+  let raw = data as Record<string, unknown>;
+  let model: ModelDescriptor;
+  let modelFile: string | undefined;
+  let modelText: string | undefined;
+  if ('blocks' in raw && !('model' in raw)) {
+    model = within(abs, text, () => validateModel(raw));
+    raw = { model: '(inline)' };
+  } else {
+    if (typeof raw.model === 'string') {
+      modelFile = resolve(dirname(abs), raw.model);
+      const m = loadModelFile(modelFile);
+      model = m.model;
+      modelText = m.text;
+    } else if (raw.model && typeof raw.model === 'object') {
+      model = within(abs, text, () => validateModel(raw.model), 'model');
+    } else {
+      throw new MemplanError('E_SCHEMA', 'missing required key "model"', { file: display(abs), path: 'model', expected: 'a path to a model descriptor, or one inline' });
+    }
+  }
+  const rest = { ...raw };
+  mutate?.(rest);
+  const run = within(abs, text, () => normalizeRun({ ...rest, model: typeof rest.model === 'string' ? rest.model : {} }));
+  return { file: abs, model, modelFile, modelText, text, run, raw: rest };
+}
+
+let presetCache: Map<string, Preset> | undefined;
+
+export function loadPresets(dir = join(ROOT, 'presets')): Map<string, Preset> {
+  if (presetCache && dir === join(ROOT, 'presets')) return presetCache;
+  const out = new Map<string, Preset>();
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+    const file = join(dir, f);
+    const { data, text } = readYaml(file);
+    within(file, text, () => validate('preset', data));
+    const p = data as Preset;
+    out.set(p.id, p);
+  }
+  presetCache = out;
+  return out;
+}
+
+export function getPreset(id: string): Preset {
+  const presets = loadPresets();
+  const p = presets.get(id);
+  if (!p) {
+    throw new MemplanError('E_UNKNOWN_PRESET', `unknown GPU preset "${id}"`, {
+      path: '--gpu',
+      expected: `one of ${[...presets.keys()].join(', ')}`,
+      hint: 'run `memplan gpus` for the list; add a YAML file under presets/ for another card',
+    });
+  }
+  return p;
+}

@@ -1,0 +1,66 @@
+/**
+ * Named symbolic dimensions: `token_limit: 1024`, `asv_chunk_size: token_limit`. Resolved in
+ * dependency order; cycles, undeclared names and bad values are descriptor errors.
+ */
+import { MemplanError } from './errors.js';
+import { compileExpr, evalValue, undeclared, type NumOrExpr } from './expr.js';
+
+export type DimSpec = NumOrExpr | { value: NumOrExpr; assumed?: boolean | string; doc?: string };
+
+export function dimValue(spec: DimSpec): NumOrExpr {
+  return typeof spec === 'object' ? spec.value : spec;
+}
+
+/**
+ * Resolves every dimension. `overrides` (run config and --set) replace the declared value before
+ * resolution, so a derived default like `asv_chunk_size: token_limit` follows an overridden token_limit.
+ * `reserved` names are provided by the run (e.g. `batch`).
+ */
+export function resolveDims(
+  declared: Record<string, DimSpec>,
+  overrides: Record<string, NumOrExpr>,
+  reserved: Record<string, number>,
+  pathPrefix = 'dims',
+): Map<string, number> {
+  const specs = new Map<string, { value: NumOrExpr; path: string }>();
+  for (const [k, v] of Object.entries(declared)) specs.set(k, { value: dimValue(v), path: `${pathPrefix}.${k}` });
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!specs.has(k) && !(k in reserved)) {
+      throw new MemplanError('E_CONFIG', `override of "${k}", which the model does not declare`, {
+        path: `dims.${k}`,
+        expected: `one of: ${[...specs.keys()].join(', ')}`,
+        hint: 'dimension overrides must name a dimension declared in the model descriptor',
+      });
+    }
+    specs.set(k, { value: v, path: `dims.${k} (override)` });
+  }
+  const out = new Map<string, number>(Object.entries(reserved));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const known = [...new Set([...specs.keys(), ...Object.keys(reserved)])];
+
+  const visit = (name: string, stack: string[]): void => {
+    if (out.has(name) && !specs.has(name)) return;
+    const st = state.get(name);
+    if (st === 'done') return;
+    if (st === 'visiting') {
+      const cycle = [...stack.slice(stack.indexOf(name)), name];
+      throw new MemplanError('E_DIM_CYCLE', `dimensions form a cycle: ${cycle.join(' -> ')}`, {
+        path: specs.get(name)?.path,
+        expected: 'each dimension defined from numbers or from dimensions defined without it',
+        hint: `give one of ${cycle.slice(0, -1).join(', ')} a number`,
+      });
+    }
+    const spec = specs.get(name)!;
+    state.set(name, 'visiting');
+    if (typeof spec.value === 'string') {
+      const c = compileExpr(spec.value, spec.path);
+      const missing = c.symbols.filter((s) => !specs.has(s) && !(s in reserved));
+      if (missing.length) throw undeclared(missing, spec.value, spec.path, known);
+      for (const s of c.symbols) if (specs.has(s)) visit(s, [...stack, name]);
+    }
+    out.set(name, evalValue(spec.value, out, spec.path));
+    state.set(name, 'done');
+  };
+  for (const name of specs.keys()) visit(name, []);
+  return out;
+}

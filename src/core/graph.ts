@@ -1,0 +1,155 @@
+/**
+ * The op graph: block modules describe their forward pass once, against the `Builder` interface.
+ * The estimator runs it on a `Tracer` (shapes only, recording ops); the probe runs the same code on a
+ * TensorFlow.js builder. So the memory rules and the measured model come from one description.
+ */
+import { MemplanError } from './errors.js';
+
+export type DType = 'f32' | 'bf16' | 'f16' | 'i64' | 'i32' | 'bool';
+export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, i64: 8, i32: 4, bool: 1 };
+
+export type ActKind = 'gelu' | 'relu' | 'silu' | 'tanh' | 'sigmoid';
+
+/** Opaque tensor handle as a block sees it. */
+export interface T {
+  readonly shape: readonly number[];
+}
+
+export interface ParamOpts {
+  /** Used as a matmul/conv weight: under autocast a low-precision copy is cached for the forward. */
+  matmul?: boolean;
+  init?: 'zeros' | 'ones' | 'normal';
+}
+
+/** Lifetime of an explicit `tensor` component. */
+export type Lifetime = 'persistent' | 'saved' | 'transient' | 'loss';
+
+/**
+ * What a block may do. Every method is a primitive whose memory behaviour is a rule in
+ * `ops/pytorch.ts` and `ops/tfjs.ts`, and whose execution is in the probe's TensorFlow.js builder.
+ */
+export interface Builder {
+  /** Data fed to the model (token ids, features). Integer inputs never require grad. */
+  input(name: string, shape: number[], dtype?: 'float' | 'int', maxValue?: number): T;
+  param(name: string, shape: number[], opts?: ParamOpts): T;
+  /** x[..., in] @ w[in, out] (+ b[out]). */
+  linear(x: T, w: T, b?: T): T;
+  /** Batched a @ b (or a @ b^T): both operands are activations. */
+  matmul(a: T, b: T, transposeB?: boolean): T;
+  add(a: T, b: T): T;
+  mul(a: T, b: T): T;
+  scale(x: T, c: number): T;
+  act(kind: ActKind, x: T): T;
+  softmax(x: T): T;
+  layerNorm(x: T, gamma: T, beta: T): T;
+  /** Normalises over every axis but `axis` (channels). */
+  batchNorm(x: T, gamma: T, beta: T, axis: number): T;
+  dropout(x: T, p: number): T;
+  /** table[vocab, d] indexed by integer ids. */
+  embedding(table: T, ids: T): T;
+  /** Rows of x[n, d] picked by integer index[e]: [e, d]. */
+  gatherRows(x: T, index: T): T;
+  /** Sums rows of src[e, d] into [segments, d] by integer index[e]. */
+  scatterAdd(src: T, index: T, segments: number): T;
+  /** x[n, c, l] (or [n, c, h, w]) with w[out, c, k...]: channels-first, stride, symmetric padding. */
+  conv(x: T, w: T, b: T | undefined, stride: number, padding: number): T;
+  pool(kind: 'max' | 'avg', x: T, size: number, stride: number): T;
+  /** Mean over one axis (sequence pooling). */
+  meanAxis(x: T, axis: number): T;
+  reshape(x: T, shape: number[]): T;
+  transpose(x: T, perm: number[]): T;
+  concat(xs: T[], axis: number): T;
+  /** Fused attention (flash / memory-efficient SDPA): q, k, v [b, h, s, d]. Never materialises s x s. */
+  sdpa(q: T, k: T, v: T): T;
+  loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T;
+  /** A tensor no block covers (seed 004's spectrum rendering): shape, dtype, lifetime. */
+  tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T;
+  /** Scopes subsequent ops/params under a name (for breakdowns and probe variable names). */
+  scope<R>(name: string, fn: () => R): R;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Shape errors are raised where a block wires ops together badly (a descriptor error, not a bug). */
+export function shapeError(what: string, path?: string): MemplanError {
+  return new MemplanError('E_SHAPE', what, {
+    path,
+    hint: 'check the dimensions the block declares against the shape it receives',
+  });
+}
+
+/** Output shape helpers shared by the tracer and the probe builder, so both agree. */
+export const shapes = {
+  linear(x: readonly number[], w: readonly number[]): number[] {
+    const inF = x[x.length - 1];
+    if (w.length !== 2 || inF !== w[0]) throw shapeError(`linear: input ${shapeStr(x)} does not match weight ${shapeStr(w)}`);
+    return [...x.slice(0, -1), w[1]!];
+  },
+  matmul(a: readonly number[], b: readonly number[], transposeB: boolean): number[] {
+    const k = a[a.length - 1];
+    const kb = transposeB ? b[b.length - 1] : b[b.length - 2];
+    const n = transposeB ? b[b.length - 2]! : b[b.length - 1]!;
+    if (a.length !== b.length || k !== kb) throw shapeError(`matmul: ${shapeStr(a)} @ ${shapeStr(b)}${transposeB ? '^T' : ''} do not fit`);
+    return [...a.slice(0, -1), n];
+  },
+  broadcast(a: readonly number[], b: readonly number[]): number[] {
+    const n = Math.max(a.length, b.length);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const da = a[a.length - n + i] ?? 1;
+      const db = b[b.length - n + i] ?? 1;
+      if (da !== db && da !== 1 && db !== 1) throw shapeError(`cannot broadcast ${shapeStr(a)} with ${shapeStr(b)}`);
+      out.push(Math.max(da, db));
+    }
+    return out;
+  },
+  conv(x: readonly number[], w: readonly number[], stride: number, padding: number): number[] {
+    const spatial = x.length - 2;
+    if (w.length !== x.length || w[1] !== x[1]) throw shapeError(`conv: input ${shapeStr(x)} does not match weight ${shapeStr(w)}`);
+    const out = [x[0]!, w[0]!];
+    for (let i = 0; i < spatial; i++) {
+      const size = Math.floor((x[2 + i]! + 2 * padding - w[2 + i]!) / stride) + 1;
+      if (size <= 0) throw shapeError(`conv: kernel ${w[2 + i]} larger than padded input ${x[2 + i]}`);
+      out.push(size);
+    }
+    return out;
+  },
+  pool(x: readonly number[], size: number, stride: number): number[] {
+    const out = x.slice(0, 2);
+    for (let i = 2; i < x.length; i++) {
+      const s = Math.floor((x[i]! - size) / stride) + 1;
+      if (s <= 0) throw shapeError(`pool: window ${size} larger than input ${x[i]}`);
+      out.push(s);
+    }
+    return out;
+  },
+  reshape(x: readonly number[], shape: number[]): number[] {
+    if (numel(x) !== numel(shape)) throw shapeError(`reshape: ${shapeStr(x)} has ${numel(x)} elements, ${shapeStr(shape)} has ${numel(shape)}`);
+    return shape;
+  },
+  transpose(x: readonly number[], perm: number[]): number[] {
+    if (perm.length !== x.length) throw shapeError(`transpose: permutation ${shapeStr(perm)} for ${shapeStr(x)}`);
+    return perm.map((p) => x[p]!);
+  },
+  concat(xs: (readonly number[])[], axis: number): number[] {
+    const first = xs[0]!;
+    const out = [...first];
+    out[axis] = 0;
+    for (const s of xs) {
+      if (s.length !== first.length || s.some((d, i) => i !== axis && d !== first[i])) throw shapeError('concat: shapes differ off the concat axis');
+      out[axis] = (out[axis] ?? 0) + s[axis]!;
+    }
+    return out;
+  },
+  meanAxis(x: readonly number[], axis: number): number[] {
+    return x.filter((_, i) => i !== axis);
+  },
+};

@@ -1,0 +1,332 @@
+/**
+ * The shape-only Builder: records every op with its tensors and dtypes. Dtypes follow the precision
+ * policy as PyTorch autocast does: matmul-like ops run in the low-precision type and cast their inputs
+ * (the cast copy is what they save), fp32-listed ops (layer_norm, softmax, losses) cast up, others
+ * keep the widest input type. Autocast caches one low-precision copy per weight per forward.
+ */
+import {
+  type ActKind,
+  type Builder,
+  type DType,
+  DTYPE_BYTES,
+  type Lifetime,
+  type ParamOpts,
+  type T,
+  numel,
+  shapeError,
+  shapes,
+  shapeStr,
+} from './graph.js';
+
+export type Precision = 'fp32' | 'bf16-mixed' | 'fp16-mixed' | 'bf16' | 'fp16';
+
+export interface TTensor extends T {
+  readonly id: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly name: string;
+  readonly role: 'input' | 'param' | 'act' | 'explicit';
+  readonly requiresGrad: boolean;
+  /** Views (reshape/transpose/chunk slices) own no storage; their base does. */
+  readonly alias?: TTensor;
+  readonly lifetime?: Lifetime;
+  /** Params only. */
+  readonly matmul?: boolean;
+  readonly frozen?: boolean;
+  readonly init?: ParamOpts['init'];
+  /** Int inputs: ids are drawn below this (vocabulary, node count). */
+  readonly maxValue?: number;
+}
+
+export type OpKind =
+  | 'cast' | 'linear' | 'matmul' | 'add' | 'mul' | 'scale' | 'act' | 'softmax' | 'layer_norm' | 'batch_norm'
+  | 'dropout' | 'embedding' | 'gather_rows' | 'scatter_add' | 'conv' | 'pool' | 'mean_axis' | 'reshape'
+  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor';
+
+export interface OpRec {
+  readonly index: number;
+  readonly kind: OpKind;
+  /** Scope path: `asv_encoder[2].attention`. */
+  readonly scope: string;
+  /** Index of the block in the descriptor (for grouping the breakdown). */
+  readonly block: number;
+  readonly inputs: readonly TTensor[];
+  readonly output: TTensor;
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** Inside a frozen (no-grad) block: saves nothing, produces no grads. */
+  readonly noGrad: boolean;
+  /** Checkpoint segment id (ops of one segment are recomputed together in backward). */
+  readonly segment: number | undefined;
+}
+
+export interface Trace {
+  ops: OpRec[];
+  params: TTensor[];
+  inputs: TTensor[];
+  tensors: TTensor[];
+  precision: Precision;
+  loss: TTensor | undefined;
+}
+
+const LOWP_OPS = new Set<OpKind>(['linear', 'matmul', 'conv', 'sdpa']);
+const FP32_OPS = new Set<OpKind>(['layer_norm', 'softmax', 'loss']);
+
+export function bytesOf(t: TTensor): number {
+  return t.alias ? 0 : numel(t.shape) * DTYPE_BYTES[t.dtype];
+}
+
+export function storageOf(t: TTensor): TTensor {
+  let s = t;
+  while (s.alias) s = s.alias;
+  return s;
+}
+
+export class Tracer implements Builder {
+  readonly trace: Trace;
+  private nextId = 0;
+  private scopes: string[] = [];
+  private weightCache = new Map<number, TTensor>();
+  private paramsByName = new Map<string, TTensor>();
+  /** Set by the model assembler. */
+  block = 0;
+  noGrad = false;
+  segment: number | undefined = undefined;
+  readonly computeType: DType;
+  readonly paramType: DType;
+  readonly mixed: boolean;
+
+  constructor(readonly precision: Precision) {
+    this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined };
+    this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
+    this.computeType = precision === 'fp32' ? 'f32' : precision.startsWith('bf16') ? 'bf16' : 'f16';
+    this.paramType = this.mixed || precision === 'fp32' ? 'f32' : this.computeType;
+  }
+
+  private scopeName(name: string): string {
+    return [...this.scopes, name].filter(Boolean).join('.');
+  }
+
+  private make(t: Omit<TTensor, 'id'>): TTensor {
+    for (const d of t.shape) {
+      if (!Number.isInteger(d) || d < 0) throw shapeError(`${t.name}: dimension ${d} in ${shapeStr(t.shape)} is not a non-negative integer`);
+    }
+    const tensor: TTensor = { ...t, id: this.nextId++ };
+    this.trace.tensors.push(tensor);
+    return tensor;
+  }
+
+  private op(kind: OpKind, inputs: TTensor[], out: Omit<TTensor, 'id' | 'name' | 'role' | 'requiresGrad'> & { name?: string }, attrs: Record<string, unknown> = {}): TTensor {
+    const requiresGrad = !this.noGrad && inputs.some((i) => i.requiresGrad);
+    const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...out });
+    this.trace.ops.push({
+      index: this.trace.ops.length,
+      kind,
+      scope: this.scopes.join('.'),
+      block: this.block,
+      inputs,
+      output,
+      attrs,
+      noGrad: this.noGrad,
+      segment: this.segment,
+    });
+    return output;
+  }
+
+  private widest(ts: TTensor[]): DType {
+    let best: DType = ts[0]?.dtype ?? this.computeType;
+    for (const t of ts) if (DTYPE_BYTES[t.dtype] > DTYPE_BYTES[best] && t.dtype !== 'i64' && t.dtype !== 'i32') best = t.dtype;
+    return best;
+  }
+
+  /** Autocast input casting: returns the tensor the op really consumes (a cast copy when types differ). */
+  private castTo(x: TTensor, dtype: DType): TTensor {
+    if (!this.mixed || x.dtype === dtype || x.dtype === 'i64' || x.dtype === 'i32' || x.dtype === 'bool') return x;
+    if (x.role === 'param') {
+      if (this.noGrad) return this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` }, { weightCache: false });
+      const hit = this.weightCache.get(x.id);
+      if (hit) return hit;
+      const c = this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:autocast` }, { weightCache: true });
+      this.weightCache.set(x.id, c);
+      return c;
+    }
+    return this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` });
+  }
+
+  private lowp(xs: TTensor[]): TTensor[] {
+    return xs.map((x) => this.castTo(x, this.computeType));
+  }
+
+  private fp32(xs: TTensor[]): TTensor[] {
+    return xs.map((x) => this.castTo(x, 'f32'));
+  }
+
+  input(name: string, shape: number[], dtype: 'float' | 'int' = 'float', maxValue?: number): T {
+    const t = this.make({ name: this.scopeName(name), shape, dtype: dtype === 'int' ? 'i64' : 'f32', role: 'input', requiresGrad: false, maxValue });
+    this.trace.inputs.push(t);
+    return t;
+  }
+
+  param(name: string, shape: number[], opts: ParamOpts = {}): T {
+    // Chunks of one block run the same module again: they share its parameters.
+    const existing = this.paramsByName.get(this.scopeName(name));
+    if (existing) return existing;
+    const t = this.make({
+      name: this.scopeName(name),
+      shape,
+      dtype: this.paramType,
+      role: 'param',
+      requiresGrad: !this.noGrad,
+      matmul: opts.matmul ?? false,
+      frozen: this.noGrad,
+      init: opts.init,
+    });
+    this.trace.params.push(t);
+    this.paramsByName.set(t.name, t);
+    return t;
+  }
+
+  linear(x: T, w: T, b?: T): T {
+    const [xc, wc] = this.lowp([x as TTensor, w as TTensor]) as [TTensor, TTensor];
+    const ins = b ? [xc, wc, ...this.lowp([b as TTensor])] : [xc, wc];
+    return this.op('linear', ins, { shape: shapes.linear(x.shape, w.shape), dtype: this.computeType }, { bias: !!b });
+  }
+
+  matmul(a: T, b: T, transposeB = false): T {
+    const ins = this.lowp([a as TTensor, b as TTensor]);
+    return this.op('matmul', ins, { shape: shapes.matmul(a.shape, b.shape, transposeB), dtype: this.computeType }, { transposeB });
+  }
+
+  add(a: T, b: T): T {
+    const ins = [a as TTensor, b as TTensor];
+    return this.op('add', ins, { shape: shapes.broadcast(a.shape, b.shape), dtype: this.widest(ins) });
+  }
+
+  mul(a: T, b: T): T {
+    const ins = [a as TTensor, b as TTensor];
+    return this.op('mul', ins, { shape: shapes.broadcast(a.shape, b.shape), dtype: this.widest(ins) });
+  }
+
+  scale(x: T, c: number): T {
+    return this.op('scale', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype }, { c });
+  }
+
+  act(kind: ActKind, x: T): T {
+    return this.op('act', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype, name: kind }, { act: kind });
+  }
+
+  softmax(x: T): T {
+    return this.op('softmax', this.fp32([x as TTensor]), { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
+  }
+
+  layerNorm(x: T, gamma: T, beta: T): T {
+    const d = x.shape[x.shape.length - 1];
+    if (gamma.shape.length !== 1 || gamma.shape[0] !== d) throw shapeError(`layer_norm: gamma ${shapeStr(gamma.shape)} does not match ${shapeStr(x.shape)}`);
+    const ins = this.fp32([x as TTensor, gamma as TTensor, beta as TTensor]);
+    return this.op('layer_norm', ins, { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
+  }
+
+  batchNorm(x: T, gamma: T, beta: T, axis: number): T {
+    if (gamma.shape[0] !== x.shape[axis]) throw shapeError(`batch_norm: ${shapeStr(gamma.shape)} does not match channel axis of ${shapeStr(x.shape)}`);
+    return this.op('batch_norm', [x as TTensor, gamma as TTensor, beta as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype }, { axis });
+  }
+
+  dropout(x: T, p: number): T {
+    if (p <= 0) return x;
+    return this.op('dropout', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype, name: 'dropout' }, { p });
+  }
+
+  embedding(table: T, ids: T): T {
+    const tt = table as TTensor;
+    return this.op('embedding', [tt, ids as TTensor], { shape: [...ids.shape, table.shape[1]!], dtype: this.mixed ? 'f32' : tt.dtype });
+  }
+
+  gatherRows(x: T, index: T): T {
+    return this.op('gather_rows', [x as TTensor, index as TTensor], { shape: [index.shape[0]!, ...x.shape.slice(1)], dtype: (x as TTensor).dtype });
+  }
+
+  scatterAdd(src: T, index: T, segments: number): T {
+    return this.op('scatter_add', [src as TTensor, index as TTensor], { shape: [segments, ...src.shape.slice(1)], dtype: (src as TTensor).dtype }, { segments });
+  }
+
+  conv(x: T, w: T, b: T | undefined, stride: number, padding: number): T {
+    const ins = this.lowp(b ? [x as TTensor, w as TTensor, b as TTensor] : [x as TTensor, w as TTensor]);
+    return this.op('conv', ins, { shape: shapes.conv(x.shape, w.shape, stride, padding), dtype: this.computeType }, { stride, padding, bias: !!b });
+  }
+
+  pool(kind: 'max' | 'avg', x: T, size: number, stride: number): T {
+    return this.op('pool', [x as TTensor], { shape: shapes.pool(x.shape, size, stride), dtype: (x as TTensor).dtype }, { pool: kind, size, stride });
+  }
+
+  meanAxis(x: T, axis: number): T {
+    return this.op('mean_axis', [x as TTensor], { shape: shapes.meanAxis(x.shape, axis), dtype: (x as TTensor).dtype }, { axis });
+  }
+
+  reshape(x: T, shape: number[]): T {
+    const xt = x as TTensor;
+    return this.op('reshape', [xt], { shape: shapes.reshape(x.shape, shape), dtype: xt.dtype, alias: storageOf(xt) });
+  }
+
+  transpose(x: T, perm: number[]): T {
+    // A transposed view; the next matmul/linear reads it strided (PyTorch) without a copy.
+    const xt = x as TTensor;
+    return this.op('transpose', [xt], { shape: shapes.transpose(x.shape, perm), dtype: xt.dtype, alias: storageOf(xt) }, { perm });
+  }
+
+  concat(xs: T[], axis: number): T {
+    const ins = xs as TTensor[];
+    return this.op('concat', ins, { shape: shapes.concat(xs.map((x) => x.shape), axis), dtype: this.widest(ins) }, { axis });
+  }
+
+  sdpa(q: T, k: T, v: T): T {
+    const ins = this.lowp([q as TTensor, k as TTensor, v as TTensor]);
+    return this.op('sdpa', ins, { shape: shapes.matmul(q.shape, v.shape, false), dtype: this.computeType });
+  }
+
+  loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
+    const ins = this.fp32([x as TTensor]);
+    if (kind !== 'mean') {
+      const target = this.input(
+        'target',
+        kind === 'cross_entropy' ? x.shape.slice(0, -1) : [...x.shape],
+        kind === 'cross_entropy' ? 'int' : 'float',
+        classes ?? x.shape[x.shape.length - 1],
+      ) as TTensor;
+      ins.push(target);
+    }
+    const out = this.op('loss', ins, { shape: [], dtype: 'f32', name: `loss:${kind}` }, { loss: kind });
+    this.trace.loss = out;
+    return out;
+  }
+
+  tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T {
+    const dt: DType = dtype === 'act' ? this.computeType : dtype;
+    return this.op('tensor', [], { shape, dtype: dt, name, lifetime }, { lifetime });
+  }
+
+  scope<R>(name: string, fn: () => R): R {
+    this.scopes.push(name);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** A view of part of x (chunked processing reads slices of its input without copying). */
+  chunkView(x: T, shape: number[]): T {
+    const xt = x as TTensor;
+    return this.op('reshape', [xt], { shape, dtype: xt.dtype, alias: storageOf(xt), name: 'chunk' }, { slice: true });
+  }
+
+  /** Forgets cached autocast weights (a new forward pass, e.g. a checkpoint recompute, casts again). */
+  resetWeightCache(): void {
+    this.weightCache.clear();
+  }
+}
+
+export function isFp32Op(kind: OpKind): boolean {
+  return FP32_OPS.has(kind);
+}
+export function isLowpOp(kind: OpKind): boolean {
+  return LOWP_OPS.has(kind);
+}

@@ -1,0 +1,50 @@
+/** Byte formatting: binary units (GiB) first, decimal (GB) beside them, so neither is ambiguous. */
+import { MemplanError } from './errors.js';
+
+const BIN = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+const DEC = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+function scaled(bytes: number, base: number, units: string[]): string {
+  const neg = bytes < 0;
+  let v = Math.abs(bytes);
+  let i = 0;
+  while (v >= base && i < units.length - 1) {
+    v /= base;
+    i++;
+  }
+  const digits = i === 0 ? 0 : v >= 100 ? 1 : v >= 10 ? 2 : 3;
+  return `${neg ? '-' : ''}${v.toFixed(digits)} ${units[i]}`;
+}
+
+export function gib(bytes: number): string {
+  return scaled(bytes, 1024, BIN);
+}
+
+export function gb(bytes: number): string {
+  return scaled(bytes, 1000, DEC);
+}
+
+/** `686.6 MiB (737.3 MB)` */
+export function formatBytes(bytes: number): string {
+  return Math.abs(bytes) < 1024 ? `${bytes} B` : `${gib(bytes)} (${gb(bytes)})`;
+}
+
+/** Compact thousands separators for formulas: 12,500,000. */
+export function n(v: number): string {
+  return Number.isInteger(v) ? v.toLocaleString('en-US') : String(v);
+}
+
+const UNIT: Record<string, number> = {
+  B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4,
+};
+
+/** Parses `2 GiB`, `1.5GB`, `512MiB` into bytes, or `10%` into a fraction { fraction: 0.1 }. */
+export function parseSize(text: string, path: string): { bytes: number } | { fraction: number } {
+  const m = /^\s*([0-9]*\.?[0-9]+)\s*(%|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/.exec(text);
+  if (!m) {
+    throw new MemplanError('E_OPTION', `cannot read "${text}" as a size`, { path, expected: 'a size such as 2GiB, 1.5GB, 512MiB or 10%' });
+  }
+  const v = Number(m[1]);
+  if (m[2] === '%') return { fraction: v / 100 };
+  return { bytes: Math.round(v * (UNIT[m[2] ?? 'B'] ?? 1)) };
+}

@@ -1,0 +1,16 @@
+/** memplan's library API: the pure core (no file or console I/O). */
+export { MemplanError, ERROR_CODES, asMemplanError, type ErrorCode } from './core/errors.js';
+export { compileExpr, evalValue, ALLOWED_FUNCTIONS } from './core/expr.js';
+export { resolveDims } from './core/dims.js';
+export { BLOCKS } from './core/blocks/index.js';
+export type { BlockModule, BlockArgs } from './core/blocks/types.js';
+export type { Builder, T, DType } from './core/graph.js';
+export { Tracer, type Precision, type Trace, type OpRec, type TTensor } from './core/tracer.js';
+export {
+  assemble, normalizeRun, validateModel, BATCH_DIM,
+  type ModelDescriptor, type RunConfig, type BlockSpec, type BlockInfo, type Knob,
+} from './core/model.js';
+export { estimate, type Estimate, type Component, type Preset, type PhasePeak } from './core/estimate.js';
+export { optimizerCost } from './core/optimizers.js';
+export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';
+export { formatBytes, gib, gb, parseSize } from './core/units.js';
