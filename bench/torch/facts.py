@@ -376,7 +376,7 @@ with rec.ctx(), ac():
     h2 = _try("gelu(bf16 in)", lambda: F.gelu(h1))
     h3 = _try("layer_norm(bf16 in, fp32 affine)", lambda: ln(h2), lambda: ln(h2.float()))
     _try("layer_norm(bf16 in, no affine)", lambda: F.layer_norm(h2, (512,)))
-    h4 = _try("dropout", lambda: F.dropout(h3, 0.1))
+    h4 = _try("dropout(fp32 in: output of the LN fp32 fallback)", lambda: F.dropout(h3, 0.1))
     h5 = _try("linear2(fp32 in)", lambda: l2(h4))
     h6 = _try("softmax(bf16 in)", lambda: torch.softmax(h5, -1))
     h7 = _try("log_softmax(bf16 in)", lambda: torch.log_softmax(h5, -1))
@@ -390,6 +390,19 @@ with rec.ctx(), ac():
 rec.label({"x": x})
 chain["saved"] = ["%s:%s" % ("x".join(map(str, i["shape"])) or "scalar", i["dtype"]) for i in rec.strip()]
 del h1, h2, h3, h4, h5, h6, h7, loss, loss2, m, c, sm, mean, bn, rec
+# dropout / softmax on a bf16 activation: dtype of what is saved
+xb = torch.randn(B * S, D, requires_grad=True)
+for label, fn in (("dropout(bf16 in)", lambda h: F.dropout(h, 0.1)), ("softmax(bf16 in)", lambda h: torch.softmax(h, -1)),
+                  ("gelu(bf16 in)", F.gelu)):
+    with ac():
+        hb = (xb @ torch.randn(D, D))  # bf16 activation (autocast matmul)
+        r2 = H.SavedRecorder()
+        c0 = H.cur()
+        with r2.ctx():
+            yb = fn(hb)
+        chain["saved_by_" + label] = ["%s:%s" % ("x".join(map(str, i["shape"])), i["dtype"]) for i in r2.strip()]
+        del hb, yb, r2
+del xb
 # weight cast cache
 lin = nn.Linear(512, 512)
 xx = torch.randn(4, 512, requires_grad=True)
