@@ -154,7 +154,7 @@ function buildEstimate(
   let gather = 0;
   if (shardParams > 1) {
     // One unit (block) gathered in full, plus `prefetch` more in flight.
-    const largestUnit = Math.max(...blocks.map((b) => (b.params / b.repeat) * pBytes));
+    const largestUnit = Math.max(0, ...blocks.filter((b) => b.repeat > 0).map((b) => (b.params / b.repeat) * pBytes));
     gather = Math.ceil(largestUnit * (1 + run.distributed.prefetch));
   }
   const persistentNoState = weights + master + ema + inputs + buffers + ddpBuckets;

@@ -115,8 +115,14 @@ export class Tracer implements Builder {
     return tensor;
   }
 
-  private op(kind: OpKind, inputs: TTensor[], out: Omit<TTensor, 'id' | 'name' | 'role' | 'requiresGrad'> & { name?: string }, attrs: Record<string, unknown> = {}): TTensor {
-    const requiresGrad = !this.noGrad && inputs.some((i) => i.requiresGrad);
+  private op(
+    kind: OpKind,
+    inputs: TTensor[],
+    out: Omit<TTensor, 'id' | 'name' | 'role' | 'requiresGrad'> & { name?: string },
+    attrs: Record<string, unknown> = {},
+    inGraph = false,
+  ): TTensor {
+    const requiresGrad = !this.noGrad && (inGraph || inputs.some((i) => i.requiresGrad));
     const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...out });
     this.trace.ops.push({
       index: this.trace.ops.length,
@@ -300,7 +306,10 @@ export class Tracer implements Builder {
 
   tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T {
     const dt: DType = dtype === 'act' ? this.computeType : dtype;
-    return this.op('tensor', [], { shape, dtype: dt, name, lifetime }, { lifetime });
+    // A saved or loss tensor belongs to the autograd graph (it is kept until backward reaches it),
+    // although no traced input carries grad into it.
+    const inGraph = lifetime === 'saved' || lifetime === 'loss';
+    return this.op('tensor', [], { shape, dtype: dt, name, lifetime }, { lifetime }, inGraph);
   }
 
   scope<R>(name: string, fn: () => R): R {

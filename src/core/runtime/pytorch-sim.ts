@@ -221,7 +221,9 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     for (let i = from; i <= to; i++) {
       const op = ops[i]!;
       const out = get(op.output);
-      if (!op.output.alias) alloc(out);
+      // Persistent explicit tensors are counted once, as buffers, by the estimator.
+      const persistent = op.kind === 'tensor' && op.attrs.lifetime === 'persistent';
+      if (!op.output.alias && !persistent) alloc(out);
       const keep = keepSaved(op);
       if (keep) {
         addExtras(op, 1);
