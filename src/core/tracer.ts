@@ -285,7 +285,9 @@ export class Tracer implements Builder {
 
   sdpa(q: T, k: T, v: T): T {
     const ins = this.lowp([q as TTensor, k as TTensor, v as TTensor]);
-    return this.op('sdpa', ins, { shape: shapes.matmul(q.shape, v.shape, false), dtype: this.computeType });
+    // softmax(q k^T) v: [b, h, s_q, d] x [b, h, s_k, d]^T -> [b, h, s_q, s_k], then @ v [b, h, s_k, d_v].
+    const scores = shapes.matmul(q.shape, k.shape, true);
+    return this.op('sdpa', ins, { shape: shapes.matmul(scores, v.shape, false), dtype: this.computeType });
   }
 
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
