@@ -175,14 +175,14 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     if (cur + paramGrads > first.bytes + first.paramGrads) {
       Object.assign(first, {
         bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cur - savedLive - gradLive - lossLive, savedByBlock: [...liveByBlock],
+        transient: cur - savedLive - gradLive, savedByBlock: [...liveByBlock],
       });
     }
     const cl = cur + laterTemp;
     if (cl > later.bytes) {
       Object.assign(later, {
         bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cl - savedLive - gradLive - lossLive, savedByBlock: [...liveByBlock],
+        transient: cl - savedLive - gradLive, savedByBlock: [...liveByBlock],
       });
     }
   };
