@@ -174,7 +174,7 @@ function buildEstimate(
   if (run.grad_accum > 1) {
     for (const withState of [false, true]) {
       phases.push({
-        name: `micro-batch 2..${run.grad_accum} ${sim.later.phase}`,
+        name: `micro-batch ${run.grad_accum === 2 ? '2' : `2..${run.grad_accum}`} ${sim.later.phase}`,
         phase: sim.later.phase,
         step: withState ? 'steady' : 'step 1',
         microbatch: 'later',
