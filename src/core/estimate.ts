@@ -154,7 +154,7 @@ function buildEstimate(
   let gather = 0;
   if (shardParams > 1) {
     // One unit (block) gathered in full, plus `prefetch` more in flight.
-    const largestUnit = Math.max(...blocks.map((b) => (b.params / b.repeat) * pBytes));
+    const largestUnit = Math.max(0, ...blocks.filter((b) => b.repeat > 0).map((b) => (b.params / b.repeat) * pBytes));
     gather = Math.ceil(largestUnit * (1 + run.distributed.prefetch));
   }
   const persistentNoState = weights + master + ema + inputs + buffers + ddpBuckets;
@@ -174,7 +174,7 @@ function buildEstimate(
   if (run.grad_accum > 1) {
     for (const withState of [false, true]) {
       phases.push({
-        name: `micro-batch 2..${run.grad_accum} ${sim.later.phase}`,
+        name: `micro-batch ${run.grad_accum === 2 ? '2' : `2..${run.grad_accum}`} ${sim.later.phase}`,
         phase: sim.later.phase,
         step: withState ? 'steady' : 'step 1',
         microbatch: 'later',

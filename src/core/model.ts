@@ -162,7 +162,8 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     const path = `blocks[${index}]`;
     const mod = BLOCKS.get(spec.type)!;
     const name = spec.name ?? `${spec.type}_${index}`;
-    const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, dims, `${path}.repeat`, { integer: true, min: 1 });
+    // repeat: 0 leaves the block out (a dimension can switch an optional block off: `repeat: use_layer_norm * layers`).
+    const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, dims, `${path}.repeat`, { integer: true, min: 0 });
     const frozen = spec.frozen ?? false;
     const checkpointed = !frozen && (spec.checkpoint ?? (ckptAll || ckptNames.has(name))) && !mod.source;
     const shapeOf = (key: string, scope: ReadonlyMap<string, number>): number[] | undefined => {

@@ -115,8 +115,14 @@ export class Tracer implements Builder {
     return tensor;
   }
 
-  private op(kind: OpKind, inputs: TTensor[], out: Omit<TTensor, 'id' | 'name' | 'role' | 'requiresGrad'> & { name?: string }, attrs: Record<string, unknown> = {}): TTensor {
-    const requiresGrad = !this.noGrad && inputs.some((i) => i.requiresGrad);
+  private op(
+    kind: OpKind,
+    inputs: TTensor[],
+    out: Omit<TTensor, 'id' | 'name' | 'role' | 'requiresGrad'> & { name?: string },
+    attrs: Record<string, unknown> = {},
+    inGraph = false,
+  ): TTensor {
+    const requiresGrad = !this.noGrad && (inGraph || inputs.some((i) => i.requiresGrad));
     const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...out });
     this.trace.ops.push({
       index: this.trace.ops.length,
@@ -279,7 +285,9 @@ export class Tracer implements Builder {
 
   sdpa(q: T, k: T, v: T): T {
     const ins = this.lowp([q as TTensor, k as TTensor, v as TTensor]);
-    return this.op('sdpa', ins, { shape: shapes.matmul(q.shape, v.shape, false), dtype: this.computeType });
+    // softmax(q k^T) v: [b, h, s_q, d] x [b, h, s_k, d]^T -> [b, h, s_q, s_k], then @ v [b, h, s_k, d_v].
+    const scores = shapes.matmul(q.shape, k.shape, true);
+    return this.op('sdpa', ins, { shape: shapes.matmul(scores, v.shape, false), dtype: this.computeType });
   }
 
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
@@ -300,7 +308,10 @@ export class Tracer implements Builder {
 
   tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T {
     const dt: DType = dtype === 'act' ? this.computeType : dtype;
-    return this.op('tensor', [], { shape, dtype: dt, name, lifetime }, { lifetime });
+    // A saved or loss tensor belongs to the autograd graph (it is kept until backward reaches it),
+    // although no traced input carries grad into it.
+    const inGraph = lifetime === 'saved' || lifetime === 'loss';
+    return this.op('tensor', [], { shape, dtype: dt, name, lifetime }, { lifetime }, inGraph);
   }
 
   scope<R>(name: string, fn: () => R): R {

@@ -175,14 +175,14 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     if (cur + paramGrads > first.bytes + first.paramGrads) {
       Object.assign(first, {
         bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cur - savedLive - gradLive - lossLive, savedByBlock: [...liveByBlock],
+        transient: cur - savedLive - gradLive, savedByBlock: [...liveByBlock],
       });
     }
     const cl = cur + laterTemp;
     if (cl > later.bytes) {
       Object.assign(later, {
         bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cl - savedLive - gradLive - lossLive, savedByBlock: [...liveByBlock],
+        transient: cl - savedLive - gradLive, savedByBlock: [...liveByBlock],
       });
     }
   };
@@ -221,7 +221,9 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     for (let i = from; i <= to; i++) {
       const op = ops[i]!;
       const out = get(op.output);
-      if (!op.output.alias) alloc(out);
+      // Persistent explicit tensors are counted once, as buffers, by the estimator.
+      const persistent = op.kind === 'tensor' && op.attrs.lifetime === 'persistent';
+      if (!op.output.alias && !persistent) alloc(out);
       const keep = keepSaved(op);
       if (keep) {
         addExtras(op, 1);
