@@ -221,7 +221,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     for (let i = from; i <= to; i++) {
       const op = ops[i]!;
       const out = get(op.output);
-      if (!op.output.alias) alloc(out);
+      // Persistent explicit tensors are counted once by the estimator as buffers, not as activations.
+      if (!op.output.alias && !(op.kind === 'tensor' && op.attrs.lifetime === 'persistent')) alloc(out);
       const keep = keepSaved(op);
       if (keep) {
         addExtras(op, 1);
