@@ -155,7 +155,7 @@ describe('memplan check: budgets', () => {
 
 describe('memplan check: unreadable configs', () => {
   const dir = `${F}/check-unreadable`;
-  const bad = ['bad-model.yaml', 'bad-yaml.yaml', 'missing-model.yaml', 'unknown-card.yaml'];
+  const bad = ['bad-model.yaml', 'bad-yaml.yaml', 'missing-model.yaml', 'shape-error.yaml', 'unknown-card.yaml'];
 
   test('exit 2, and each unreadable config is an ERROR row at its own file and line', async () => {
     const { code, rows } = await json('check', dir);
@@ -163,13 +163,18 @@ describe('memplan check: unreadable configs', () => {
     const byFile = new Map(rows.map((r) => [r.file.replace(`${dir}/`, ''), r]));
     assert.equal(byFile.get('ok.yaml')?.status, 'PASS');
     for (const f of bad) assert.equal(byFile.get(f)?.status, 'ERROR', f);
-    assert.equal(rows.length, 5);
+    assert.equal(rows.length, 6);
     // broken-model.yaml line 6 holds `lifetime: forever`; bad-yaml.yaml line 5 the mis-indented key;
     // unknown-card.yaml line 4 the card.
     assert.deepEqual([byFile.get('bad-model.yaml')!.error?.file, byFile.get('bad-model.yaml')!.error?.line], [`${dir}/broken-model.yaml`, 6]);
     assert.deepEqual([byFile.get('bad-yaml.yaml')!.error?.code, byFile.get('bad-yaml.yaml')!.error?.line], ['E_YAML', 5]);
     assert.deepEqual([byFile.get('unknown-card.yaml')!.error?.code, byFile.get('unknown-card.yaml')!.error?.line], ['E_UNKNOWN_PRESET', 4]);
     assert.equal(byFile.get('missing-model.yaml')!.error?.code, 'E_FILE');
+    // Raised while estimating, not loading: located in the model file, at block 0 (line 3).
+    assert.deepEqual(
+      [byFile.get('shape-error.yaml')!.error?.code, byFile.get('shape-error.yaml')!.error?.file, byFile.get('shape-error.yaml')!.error?.line],
+      ['E_SHAPE', `${dir}/shape-model.yaml`, 3],
+    );
   });
 
   test('no format reports an unreadable config as passing', async () => {
@@ -192,15 +197,16 @@ describe('memplan check: unreadable configs', () => {
         [`${dir}/bad-yaml.yaml`, '5'],
         // The missing model file cannot carry an annotation: the config's `model:` line does.
         [`${dir}/missing-model.yaml`, '1'],
+        [`${dir}/shape-model.yaml`, '3'],
         [`${dir}/unknown-card.yaml`, '4'],
       ],
     );
   });
 
-  test('junit: four errors, no failures, one passing test', async () => {
+  test('junit: five errors, no failures, one passing test', async () => {
     const { out } = await run('check', dir, '--format', 'junit');
-    assert.match(out, /<testsuites name="memplan check" tests="5" failures="0" errors="4" skipped="0">/);
-    assert.equal(out.match(/<error /g)?.length, 4);
+    assert.match(out, /<testsuites name="memplan check" tests="6" failures="0" errors="5" skipped="0">/);
+    assert.equal(out.match(/<error /g)?.length, 5);
     assert.match(out, /<error type="E_UNKNOWN_PRESET" message="unknown GPU preset &quot;rtx-9090&quot;">/);
   });
 
@@ -282,6 +288,14 @@ describe('memplan check: baseline', () => {
     const { rows } = await json('check', cfg, '--baseline', base);
     assert.deepEqual(rows[0]!.change, { status: 'changed', bytes: 0, from: device(24), baseline_status: 'FAIL', settings: [] });
     assert.match((await run('check', cfg, '--baseline', base)).out, /no change/);
+  });
+
+  test('a config the baseline could not read says so', async () => {
+    const base = join(dir, 'error.json');
+    const broken = await run('check', cfg, '--set', 'batch_size=0', '--write-baseline', base);
+    assert.equal(broken.code, 2);
+    const { rows } = await json('check', cfg, '--baseline', base);
+    assert.deepEqual(rows[0]!.change, { status: 'baseline-error', baseline_status: 'ERROR' });
   });
 
   test('a file that is not a check report is refused', async () => {

@@ -14,7 +14,7 @@ import { asMemplanError, MemplanError } from '../../core/errors.js';
 import { estimate } from '../../core/estimate.js';
 import { expandInputs } from '../expand.js';
 import { CHECK_FORMATS, renderCheck, type CheckReport, type CheckRow } from '../format/check.js';
-import { display, getPreset, loadConfig, type LoadedConfig } from '../load.js';
+import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '../load.js';
 import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../main.js';
 import { applySets, collect, parseFormat } from '../options.js';
@@ -48,23 +48,9 @@ export function parseOverrides(o: CheckCliOptions): BudgetOverrides {
   return out;
 }
 
-/** Gives an error raised while estimating a loaded config its file and line: the model file for `blocks[...]` paths. */
-function locate(err: MemplanError, cfg: LoadedConfig): void {
-  if (err.file || !err.path) return;
-  const path = err.path.replace(/ \(override\)$/, '');
-  if (path.startsWith('blocks') && cfg.modelFile && cfg.modelText !== undefined) {
-    err.file = display(cfg.modelFile);
-    err.line = lineOf(cfg.modelText, path);
-  } else {
-    err.file = display(cfg.file);
-    // An inline model's paths sit under `model:` in the config.
-    err.line = lineOf(cfg.text, path) ?? (cfg.modelFile ? undefined : lineOf(cfg.text, `model.${path}`));
-  }
-}
-
 function errorRow(file: string, e: unknown, cfg?: LoadedConfig): CheckRow {
   const err = asMemplanError(e);
-  if (cfg) locate(err, cfg);
+  if (cfg) locateError(err, cfg);
   err.at(display(file));
   const row: CheckRow = { file: display(file), status: 'ERROR', message: err.message, error: err.toJSON() as CheckRow['error'] };
   if (err.code === 'E_FILE' && err.file !== row.file) {
@@ -154,7 +140,8 @@ function baselineKey(file: string, gpu: string | undefined): string {
 function compare(rows: CheckRow[], baseline: Map<string, BaselineRow>, texts: Map<string, string>): void {
   for (const row of rows) {
     if (row.status === 'ERROR' || !row.gpu || row.device_total === undefined) continue;
-    const prev = baseline.get(baselineKey(row.file, row.gpu.id));
+    // A config the baseline could not read has one row, with no card.
+    const prev = baseline.get(baselineKey(row.file, row.gpu.id)) ?? baseline.get(baselineKey(row.file, undefined));
     if (!prev) {
       row.change = { status: 'new' };
       continue;
