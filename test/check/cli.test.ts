@@ -144,6 +144,10 @@ describe('memplan check: budgets', () => {
     assert.equal(code, 2);
     assert.deepEqual(rows.map((r) => r.status), ['PASS', 'ERROR']);
     assert.match(rows[1]!.error!.message, /model descriptor, not a run config/);
+    // Not even with a card: it has no training settings to check.
+    const withGpu = await json('check', 'models/mini-transformer/model.yaml', '--gpu', 'rtx-4090');
+    assert.equal(withGpu.code, 2);
+    assert.equal(withGpu.rows[0]!.status, 'ERROR');
   });
 
   test('the shipped README example has a budget and passes', async () => {

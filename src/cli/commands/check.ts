@@ -69,9 +69,10 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
   let cfg: LoadedConfig | undefined;
   try {
     cfg = loadConfig(file, (raw) => applySets(raw, sets));
-    if (cfg.raw.model === '(inline)' && !overrides.gpu) {
-      // A bare model descriptor (say, from a shell glob over a folder holding both kinds) has no budget.
-      throw new MemplanError('E_CONFIG', 'a model descriptor, not a run config: it has no budget', {
+    if (cfg.raw.model === '(inline)') {
+      // A bare model descriptor (say, from a shell glob over a folder holding both kinds) is no training
+      // config: checking it at default settings would add a meaningless PASS.
+      throw new MemplanError('E_CONFIG', 'a model descriptor, not a run config', {
         expected: 'a run config with `model:` and `budget:`',
         hint: 'pass the folder or a quoted pattern (memplan check configs/) to check run configs only',
       });
