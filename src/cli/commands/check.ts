@@ -69,6 +69,7 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
   let cfg: LoadedConfig | undefined;
   try {
     cfg = loadConfig(file, (raw) => applySets(raw, sets));
+    // loadConfig marks a file that is itself a model descriptor with model: '(inline)'.
     if (cfg.raw.model === '(inline)') {
       // A bare model descriptor (say, from a shell glob over a folder holding both kinds) is no training
       // config: checking it at default settings would add a meaningless PASS.
@@ -85,7 +86,9 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
       try {
         preset = getPreset(id);
       } catch (e) {
-        throw new MemplanError('E_UNKNOWN_PRESET', (e as Error).message, { path: gpuPath, expected: (e as MemplanError).expected, hint: (e as MemplanError).hint });
+        // getPreset speaks of --gpu; here the card came from the config (or from --gpu, already checked).
+        if (e instanceof MemplanError && e.code === 'E_UNKNOWN_PRESET') e.path = gpuPath;
+        throw e;
       }
       const est = estimate(cfg.model, cfg.run, { preset });
       const result = checkBudget(est, spec);
