@@ -96,7 +96,7 @@ function label(r: CheckRow): string {
 function errorText(r: CheckRow): string {
   const e = r.error;
   if (!e) return r.message;
-  return [`${e.code}: ${e.message}`, e.path && !e.location?.endsWith(e.path) ? `at ${e.path}` : '', e.expected ? `expected: ${e.expected}` : '', e.hint ? `hint: ${e.hint}` : '']
+  return [`${e.code}${e.path ? ` at ${e.path}` : ''}: ${e.message}`, e.expected ? `expected: ${e.expected}` : '', e.hint ? `hint: ${e.hint}` : '']
     .filter(Boolean)
     .join('; ');
 }
