@@ -14,3 +14,8 @@ export { estimate, type Estimate, type Component, type Preset, type PhasePeak } 
 export { optimizerCost } from './core/optimizers.js';
 export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';
 export { formatBytes, gib, gb, parseSize } from './core/units.js';
+export {
+  checkBudget, resolveBudget, parseHeadroom, headroomBytes, settingsOf, diffSettings, DEFAULT_BUDGET,
+  type BudgetLevel, type BudgetStatus, type BudgetSpec, type BudgetResult, type BudgetOverrides, type Headroom,
+  type ResolvedBudget, type Settings, type SettingChange,
+} from './core/check.js';

@@ -148,3 +148,19 @@ export function getPreset(id: string): Preset {
   }
   return p;
 }
+
+/**
+ * Gives an error raised after loading (while estimating) the file and line it is about: the model
+ * file for `blocks[...]` paths, else the config (an inline model's paths sit under `model:`).
+ */
+export function locateError(err: MemplanError, cfg: LoadedConfig): void {
+  if (err.file || !err.path) return;
+  const path = err.path.replace(/ \(override\)$/, '');
+  if (path.startsWith('blocks') && cfg.modelFile && cfg.modelText !== undefined) {
+    err.file = display(cfg.modelFile);
+    err.line = lineOf(cfg.modelText, path);
+  } else {
+    err.file = display(cfg.file);
+    err.line = lineOf(cfg.text, path) ?? (cfg.modelFile ? undefined : lineOf(cfg.text, `model.${path}`));
+  }
+}

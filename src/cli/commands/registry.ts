@@ -4,5 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { CommandContext } from '../main.js';
+import { registerCheck } from './check.js';
 
-export function registerExtra(_program: Command, _ctx: CommandContext): void {}
+export function registerExtra(program: Command, ctx: CommandContext): void {
+  registerCheck(program, ctx);
+}
