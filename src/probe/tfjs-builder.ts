@@ -260,7 +260,8 @@ export class TfjsBuilder implements Builder {
     if (dt === 'bf16' || dt === 'f16') {
       throw new MemplanError('E_PROBE', `tensor ${this.scopeName(name)}: ${dt} cannot be represented (tfjs holds float32, int32 and bool only)`);
     }
-    const ins: T[] = lifetime === 'persistent' ? [{ shape, t: this.nth(this.state.persistent, this.scopeName(name), 'tensor'), requiresGrad: false } as BT] : [];
+    // Keyed as the tracer names the op output: the bare name (its op() lets out.name override the scoped one).
+    const ins: T[] = lifetime === 'persistent' ? [{ shape, t: this.nth(this.state.persistent, name, 'tensor'), requiresGrad: false } as BT] : [];
     return this.exec('tensor', ins, { lifetime }, shape, dt);
   }
   scope<R>(name: string, fn: () => R): R {
