@@ -191,6 +191,9 @@ export async function probe(model: ModelDescriptor, runIn: RunConfig, opts: Prob
   const dev1 = backend.gpu ? deviceUsedMiB() : undefined;
   const leaked = tf.memory().numBytes - start0;
   if (leaked !== 0) notes.push(`${leaked} B were still allocated after the probe cleaned up`);
+  for (const s of out) {
+    if (s.predictedNewBytes !== s.measuredNewBytes) notes.push(`step ${s.step} left ${s.measuredNewBytes} B allocated; the estimate expected ${s.predictedNewBytes} B (optimizer state)`);
+  }
   const maxErrorPct = Math.max(...out.map((s) => Math.abs(s.errorPct)));
   return {
     model: model.name,

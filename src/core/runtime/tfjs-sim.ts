@@ -640,7 +640,12 @@ export class TfjsSim implements TfOps<ST> {
   }
   sgd(vars: ST[], grads: ST[]): void {
     const c = this.constant([]);
-    vars.forEach((v, i) => this.scope(() => this.add(this.mul(c, grads[i]!), v)));
+    // The tidy returns nothing: the new value is assigned to the variable and the temporaries freed.
+    vars.forEach((v, i) =>
+      this.scope(() => {
+        this.add(this.mul(c, grads[i]!), v);
+      }),
+    );
   }
   momentum(vars: ST[], grads: ST[], state: { acc?: ST[] }): void {
     const acc = (state.acc ??= []);
