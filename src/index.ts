@@ -14,3 +14,7 @@ export { estimate, type Estimate, type Component, type Preset, type PhasePeak } 
 export { optimizerCost } from './core/optimizers.js';
 export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';
 export { formatBytes, gib, gb, parseSize } from './core/units.js';
+export { estimateTfjs, predictTfjs, type TfjsPrediction } from './core/estimate-tfjs.js';
+export { simulateTfjs, type TfjsRun, type TfjsStep } from './core/runtime/tfjs-sim.js';
+/** The TensorFlow.js probe (loads TensorFlow.js on first use only). */
+export { probe, verify, type ProbeResult, type ProbeOptions } from './probe/probe.js';

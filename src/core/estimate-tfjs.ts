@@ -135,7 +135,7 @@ export function estimateTfjs(model: ModelDescriptor, run: RunConfig, opts: Estim
     reserved: allocated,
     device_total: deviceTotal,
     forward_saved: s1.savedAfterForward,
-    saved_items: [],
+    saved_items: s1.savedItems.map((it) => ({ block: it.block, scope: '', what: it.what, shape: it.shape, dtype: it.dtype, bytes: it.bytes, loss: false })),
     notes,
     tfjs: { optimizer: pred.optimizer, baseline: base, steps: pred.steps },
   };

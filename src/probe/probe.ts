@@ -159,7 +159,8 @@ export async function probe(model: ModelDescriptor, runIn: RunConfig, opts: Prob
   const dev0 = backend.gpu ? deviceUsedMiB() : undefined;
   const t0 = Date.now();
   const progress = (line: string) => opts.onProgress?.(line);
-  if (total > 256 * 1024 ** 2) progress(`probe: ${backend.name} backend, about ${(total / 1024 ** 2).toFixed(0)} MiB; running step 1 of ${steps}`);
+  // Roughly 2 s of work: ~64 MiB of tensors on wasm or tfjs-node, ~12 MiB on the 6x slower cpu backend.
+  if (total > (backend.name === 'cpu' ? 12 : 64) * 1024 ** 2) progress(`probe: ${backend.name} backend, about ${(total / 1024 ** 2).toFixed(0)} MiB; running step 1 of ${steps}`);
   const out: ProbeStep[] = [];
   let lastMs = 0;
   try {

@@ -80,6 +80,14 @@ function flat(r: unknown): ST[] {
   return [];
 }
 
+export interface SavedClone {
+  block: number;
+  what: string;
+  shape: readonly number[];
+  dtype: TfDtype;
+  bytes: number;
+}
+
 export interface PhaseBytes {
   forward: number;
   backward: number;
@@ -87,6 +95,8 @@ export interface PhaseBytes {
   /** Saved clones alive when forward ended. */
   savedAfterForward: number;
   savedByBlock: number[];
+  /** The largest of them. */
+  savedItems: SavedClone[];
 }
 
 /** The engine: live bytes over the step's baseline, scopes, kept tensors, the tape. */
@@ -97,6 +107,8 @@ export class TfjsSim implements TfOps<ST> {
   savedL = 0;
   savedAtPeak = 0;
   block = 0;
+  /** The memplan op being run (for the saved-tensor list). */
+  opLabel = '';
   private nextId = 1;
   private scopes: ST[][] = [];
   private kept = new Set<ST>();
@@ -104,6 +116,7 @@ export class TfjsSim implements TfOps<ST> {
   private tape: TapeNode[] = [];
   private kernelDepth = 0;
   private savedBlock = new Map<ST, number>();
+  private savedWhat = new Map<ST, string>();
 
   /** An allocation made before the step (weights, inputs): part of the baseline, never counted. */
   constant(shape: readonly number[], dtype: TfDtype = 'float32'): ST {
@@ -156,11 +169,12 @@ export class TfjsSim implements TfOps<ST> {
     this.kept.add(t);
     return t;
   }
-  private saveClone(t: ST): ST {
+  private saveClone(t: ST, what: string): ST {
     const c = this.keep(this.make(t.shape, t.dtype));
     c.saved = true;
     this.savedL += c.bytes;
     this.savedBlock.set(c, this.block);
+    this.savedWhat.set(c, `${this.opLabel} ${what}`);
     return c;
   }
   private kernel(name: string, inputs: Ins, outSpecs: [readonly number[], TfDtype?][], save: Save | null, grad: GradFn | null): ST {
@@ -168,8 +182,8 @@ export class TfjsSim implements TfOps<ST> {
     let saved: ST[] = [];
     const tapeOn = this.tapeOn && this.kernelDepth === 0;
     if (tapeOn && save) {
-      const toSave = [...(save.inputs ?? []).map((n) => inputs[n]!), ...(save.outputs ?? []).map((i) => outs[i]!)];
-      saved = toSave.map((t) => this.saveClone(t));
+      const named = [...(save.inputs ?? []).map((n) => [inputs[n]!, `input ${n}`] as const), ...(save.outputs ?? []).map((i) => [outs[i]!, 'output'] as const)];
+      saved = named.map(([t, role]) => this.saveClone(t, `${name} ${role}`));
     }
     this.snap(name);
     if (tapeOn) this.tape.push({ name, inputs, outputs: outs, saved, grad });
@@ -185,7 +199,7 @@ export class TfjsSim implements TfOps<ST> {
       const r = forward((ts) => {
         if (tapeOn) {
           saved = ts.map((t) => {
-            const c = this.saveClone(t);
+            const c = this.saveClone(t, `${name} saved value`);
             this.snap('Identity');
             return c;
           });
@@ -216,6 +230,7 @@ export class TfjsSim implements TfOps<ST> {
     this.tapeOn = true;
     this.tape = [];
     this.savedBlock = new Map();
+    this.savedWhat = new Map();
     const p0 = this.peak;
     this.peak = 0;
     const y = this.scope(f);
@@ -224,6 +239,9 @@ export class TfjsSim implements TfOps<ST> {
     const savedAfterForward = this.savedL;
     const savedByBlock: number[] = [];
     for (const [t, b] of this.savedBlock) if (t.alive) savedByBlock[b] = (savedByBlock[b] ?? 0) + t.bytes;
+    const savedItems: SavedClone[] = [];
+    for (const [t, b] of this.savedBlock) if (t.alive) savedItems.push({ block: b, what: this.savedWhat.get(t) ?? '', shape: t.shape, dtype: t.dtype, bytes: t.bytes });
+    savedItems.sort((a, b) => b.bytes - a.bytes);
     const fwdAt = this.peakAt;
     const fwdSaved = this.savedAtPeak;
     this.peak = 0;
@@ -257,7 +275,7 @@ export class TfjsSim implements TfOps<ST> {
       this.savedAtPeak = fwdSaved;
     }
     this.peak = Math.max(p0, forward, backward);
-    return { value: res[0]!, grads: res.slice(1), phase: { forward, backward, savedAfterForward, savedByBlock } };
+    return { value: res[0]!, grads: res.slice(1), phase: { forward, backward, savedAfterForward, savedByBlock, savedItems: savedItems.slice(0, 50) } };
   }
 
   // ---- ops (each mirrors the tfjs 4.22 op, wrapped in its op scope)
@@ -709,6 +727,7 @@ export interface TfjsStep {
   savedAtPeak: number;
   savedAfterForward: number;
   savedByBlock: number[];
+  savedItems: SavedClone[];
   /** Bytes the step leaves allocated (optimizer state created at step 1). */
   newBytes: number;
 }
@@ -778,6 +797,7 @@ function replay(sim: TfjsSim, ops: readonly OpRec[], env: Map<number, ST>): ST {
   let last: ST | undefined;
   for (const op of ops) {
     sim.block = op.block;
+    sim.opLabel = `${op.scope} ${op.kind}`.trim();
     const ins = op.kind === 'tensor' && op.attrs.lifetime === 'persistent' ? [env.get(op.output.id)!] : op.inputs.map((t) => env.get(t.id)!);
     last = lowerOp<ST>(sim, ctx, op.kind, ins, op.attrs, op.output.shape, op.output.dtype);
     env.set(op.output.id, last);
@@ -853,6 +873,7 @@ export function simulateTfjs(trace: Trace, optimizer: TfjsOptimizer, steps = 2):
       savedAtPeak: phase === 'optimizer step' ? 0 : savedAtPeak,
       savedAfterForward: g.phase.savedAfterForward,
       savedByBlock: g.phase.savedByBlock,
+      savedItems: g.phase.savedItems,
       newBytes: sim.L,
     });
   }
