@@ -20,7 +20,7 @@ export function checkTfjsRun(run: RunConfig): string[] {
   if (run.ema.enabled) throw bad('ema', 'tfjs has no EMA of the weights');
   const notes: string[] = [];
   if (run.checkpointing !== false && !(Array.isArray(run.checkpointing) && run.checkpointing.length === 0)) {
-    notes.push('tfjs has no activation checkpointing: checkpointing is ignored (everything is kept, as the probe runs it)');
+    notes.push('tfjs has no activation checkpointing: ignored (everything is kept, as the probe runs it)');
   }
   const o = tfjsOptimizer(run.optimizer.type);
   if (o.note) notes.push(o.note);

@@ -139,7 +139,7 @@ export async function probe(model: ModelDescriptor, runIn: RunConfig, opts: Prob
   const backend = await loadBackend(opts.backend, suppliedKernels(trace));
   const tf = backend.tf;
   notes.push(...backend.notes);
-  if (trace.ops.some((o) => o.segment !== undefined)) notes.push('tfjs has no activation checkpointing: the probe runs without it (so does the tfjs estimate)');
+  if (trace.ops.some((o) => o.segment !== undefined)) notes.push('tfjs has no activation checkpointing: ignored (everything is kept, as the probe runs it)');
   if (trace.ops.some((o) => o.kind === 'dropout')) notes.push('dropout masks are random; the bytes do not depend on them');
   if (trace.ops.some((o) => o.kind === 'tensor')) notes.push('explicit `tensor` components run as stand-in allocations (zeros of their shape and dtype), not as real computation');
   if (trace.params.some((p) => !p.requiresGrad)) notes.push('frozen blocks: their variables are not trained, but tfjs still keeps what their kernels save for backward');
@@ -209,7 +209,7 @@ export async function probe(model: ModelDescriptor, runIn: RunConfig, opts: Prob
     maxErrorPct,
     ok: maxErrorPct <= TOLERANCE_PCT,
     ...(dev0 !== undefined && dev1 !== undefined ? { device: { usedBeforeMiB: dev0, usedAfterMiB: dev1 } } : {}),
-    notes,
+    notes: [...new Set(notes)],
   };
 }
 

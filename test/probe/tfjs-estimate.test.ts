@@ -102,6 +102,8 @@ test('estimate --set runtime=tfjs prints the tfjs estimate (no TensorFlow.js nee
   assert.equal(code, 0);
   const e = JSON.parse(out);
   assert.equal(e.runtime, 'tfjs');
+  // estimate never loads TensorFlow.js (its engine registers itself on the global object).
+  assert.equal((globalThis as Record<string, unknown>)._tfengine, undefined);
   // the mlp's sgd step: backward peak = loss 4 + clones (x, W, A, A) + seed 4 + mean's dx A + relu closure 3A.
   assert.deepEqual(e.tfjs.steps.map((s: { peak: number }) => s.peak), [8 + X + P + 6 * A, 8 + X + P + 6 * A]);
 });
