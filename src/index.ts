@@ -19,3 +19,7 @@ export {
   type BudgetLevel, type BudgetStatus, type BudgetSpec, type BudgetResult, type BudgetOverrides, type Headroom,
   type ResolvedBudget, type Settings, type SettingChange,
 } from './core/check.js';
+export { estimateTfjs, predictTfjs, type TfjsPrediction } from './core/estimate-tfjs.js';
+export { simulateTfjs, type TfjsRun, type TfjsStep } from './core/runtime/tfjs-sim.js';
+/** The TensorFlow.js probe (loads TensorFlow.js on first use only). */
+export { probe, verify, type ProbeResult, type ProbeOptions } from './probe/probe.js';

@@ -7,6 +7,7 @@
  */
 import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
+import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost } from './optimizers.js';
 import { CUDA_RULES, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type ActivationPeak, type SavedItem } from './runtime/pytorch-sim.js';
@@ -80,6 +81,8 @@ export interface Estimate {
   fits?: boolean;
   headroom?: number;
   notes: string[];
+  /** runtime tfjs: per-step peaks over the bytes allocated at the step's start (what the probe measures). */
+  tfjs?: { optimizer: string; baseline: number; steps: { step: number; peak: number; phase: string; at: string; newBytes: number }[] };
 }
 
 export interface EstimateOptions {
@@ -102,7 +105,7 @@ function checkSize(bytes: number, what: string): number {
 }
 
 export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
-  if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
+  if (run.runtime === 'tfjs') return estimateTfjs(model, run, opts);
   const { trace, dims, blocks, notes } = assemble(model, run);
   const dev: DeviceRules = run.device === 'cpu' ? { dropoutMask: 'f32' } : CUDA_RULES;
   const sim = simulatePytorch(trace, dev, model.blocks.length);

@@ -25,9 +25,9 @@ export function verdict(e: Estimate): string {
 
 export function totals(e: Estimate): [string, string, string][] {
   const rows: [string, string, string][] = [
-    ['peak allocated', formatBytes(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (torch.cuda.max_memory_allocated)`],
+    ['peak allocated', formatBytes(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${e.runtime === 'tfjs' ? 'peak of tf.memory().numBytes' : 'torch.cuda.max_memory_allocated'})`],
     ['step 1 / steady state', `${gib(e.step1_allocated)} / ${gib(e.steady_allocated)}`, 'optimizer state is created lazily during step 1'],
-    ['reserved', formatBytes(e.reserved), 'allocated + allocator allowance (torch.cuda.memory_reserved)'],
+    ['reserved', formatBytes(e.reserved), e.runtime === 'tfjs' ? 'tfjs keeps no allocator cache: reserved = allocated' : 'allocated + allocator allowance (torch.cuda.memory_reserved)'],
     ['device total', formatBytes(e.device_total), e.gpu ? 'reserved + CUDA context and workspaces (what nvidia-smi shows)' : 'reserved (no card given)'],
   ];
   if (e.gpu) {
