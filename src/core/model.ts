@@ -8,9 +8,9 @@ import { resolveDims, type DimSpec } from './dims.js';
 import { MemplanError } from './errors.js';
 import { evalValue, type NumOrExpr } from './expr.js';
 import type { Builder, T } from './graph.js';
-import { numel } from './graph.js';
+import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
-import { Tracer, type Precision, type Trace } from './tracer.js';
+import { bytesOf, Tracer, type Precision, type Trace } from './tracer.js';
 
 export interface BlockSpec {
   type: string;
@@ -133,6 +133,23 @@ export interface Assembled {
   notes: string[];
 }
 
+/**
+ * One tensor past 2^53 bytes makes every later sum inexact; name the block that made it (the
+ * estimator's own total check cannot say where the size came from).
+ */
+function checkTensorSizes(tr: Trace | undefined, ops: number, params: number, inputs: number, path: string): void {
+  if (!tr) return;
+  const made = [...tr.ops.slice(ops).map((o) => o.output), ...tr.params.slice(params), ...tr.inputs.slice(inputs)];
+  const big = made.find((t) => !(bytesOf(t) <= Number.MAX_SAFE_INTEGER));
+  if (big) {
+    throw new MemplanError('E_TOO_LARGE', `tensor ${big.name} [${big.shape.join(', ')}] x ${DTYPE_BYTES[big.dtype]} B is past 2^53 bytes`, {
+      path,
+      expected: 'tensors below 2^53 bytes (9 PB)',
+      hint: 'check the dimensions for a missing division or a value in the wrong unit',
+    });
+  }
+}
+
 /** The dimension the run's batch size fills in expressions. */
 export const BATCH_DIM = 'batch';
 
@@ -211,6 +228,8 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     tracer.block = index;
     tracer.noGrad = frozen;
     const paramsBefore = (tracer as Tracer).trace?.params.length ?? 0;
+    const opsBefore = (tracer as Tracer).trace?.ops.length ?? 0;
+    const inputsBefore = (tracer as Tracer).trace?.inputs.length ?? 0;
     let chunks = 1;
     const runOnce = (input: T | undefined, scope: ReadonlyMap<string, number>, seg: boolean): T => {
       let h = input;
@@ -257,6 +276,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     }
     tracer.noGrad = false;
     tracer.segment = undefined;
+    checkTensorSizes((tracer as Tracer).trace, opsBefore, paramsBefore, inputsBefore, path);
     const params = ((tracer as Tracer).trace?.params ?? []).slice(paramsBefore).reduce((a, p) => a + numel(p.shape), 0);
     infos.push({ index, name, type: spec.type, repeat, params, frozen, checkpointed, chunks, chunkDim: spec.chunk?.dim });
     if (!mod.source) prev = out;
