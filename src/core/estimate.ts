@@ -102,7 +102,7 @@ function checkSize(bytes: number, what: string): number {
 }
 
 export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
-  if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
+  if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime', expected: 'runtime: pytorch' });
   const { trace, dims, blocks, notes } = assemble(model, run);
   const dev: DeviceRules = run.device === 'cpu' ? { dropoutMask: 'f32' } : CUDA_RULES;
   const sim = simulatePytorch(trace, dev, model.blocks.length);

@@ -133,7 +133,7 @@ export function compileExpr(source: string, path?: string): CompiledExpr {
     evaluate(scope) {
       const value: unknown = code.evaluate(new Map(scope));
       if (typeof value !== 'number') {
-        throw new MemplanError('E_EXPR_VALUE', `expression "${source}" did not evaluate to a number`, { path });
+        throw new MemplanError('E_EXPR_VALUE', `expression "${source}" did not evaluate to a number`, { path, expected: 'a number' });
       }
       return value;
     },
@@ -179,9 +179,9 @@ export function evalValue(
           hint: 'check the dimensions in the divisor; a chunk size or head count of 0 is a common cause',
         });
       }
-      throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not finite`, { path });
+      throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not finite`, { path, expected: 'a finite number' });
     }
-    if (Number.isNaN(v)) throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not a number`, { path });
+    if (Number.isNaN(v)) throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not a number`, { path, expected: 'a number' });
   }
   return checkNumber(v, typeof value === 'string' ? `"${value}" = ${v}` : String(v), path, opts);
 }

@@ -109,6 +109,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     throw new MemplanError('E_CONFIG', `the tfjs runtime holds float32 only; precision ${run.precision} cannot be modelled there`, {
       path: 'precision',
       expected: 'fp32 with runtime: tfjs',
+      hint: 'use runtime: pytorch to model mixed or low precision',
     });
   }
   return run;
@@ -191,7 +192,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
       num: (key, o = {}) => {
         const v = spec[key] as NumOrExpr | undefined;
         if (v === undefined) {
-          if (o.default === undefined) throw new MemplanError('E_SCHEMA', `missing required key "${key}"`, { path: `${path}.${key}` });
+          if (o.default === undefined) throw new MemplanError('E_SCHEMA', `missing required key "${key}"`, { path: `${path}.${key}`, expected: `a value for ${key}` });
           return evalValue(o.default, scope, `${path}.${key}`, o);
         }
         return evalValue(v, scope, `${path}.${key}`, o);
@@ -247,7 +248,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
         throw new MemplanError('E_UNDECLARED_SYMBOL', `chunk.dim "${c.dim}" is not a declared dimension`, { path: `${path}.chunk.dim`, expected: [...dims.keys()].join(', ') });
       }
       if (!declared || !x) {
-        throw new MemplanError('E_CONFIG', 'a chunked block needs an `input:` shape that uses the chunked dimension', { path: `${path}.input` });
+        throw new MemplanError('E_CONFIG', 'a chunked block needs an `input:` shape that uses the chunked dimension', { path: `${path}.input`, expected: `input: [...] with ${c.dim} in it` });
       }
       const full = dims.get(c.dim)!;
       const size = Math.min(evalValue(c.size, dims, `${path}.chunk.size`, { integer: true, min: 1 }), full);
