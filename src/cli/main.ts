@@ -37,6 +37,7 @@ export async function main(io: IO): Promise<number> {
     .exitOverride()
     // Usage errors are reported like every other error (once, with a code; JSON under --format json).
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+  program.addHelpText('after', '\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md');
   registerEstimate(program, ctx);
   registerGpus(program, ctx);
   registerExtra(program, ctx);

@@ -66,7 +66,7 @@ export function registerEstimate(program: Command, ctx: CommandContext): void {
       .command(`${name} <config>`)
       .description(desc)
       .option('--gpu <id>', 'card preset (memplan gpus lists them); default: the config\'s gpu')
-      .option('--set <key=value>', 'override a run setting or a dimension (repeatable)', collect, [])
+      .option('--set <key=value>', 'override a run setting (batch_size=8, precision=bf16-mixed, optimizer.impl=fused) or a model dimension (seq=512); repeatable', collect)
       .option('--format <format>', 'table | json | markdown', 'table')
       .action(action(explain));
   }
