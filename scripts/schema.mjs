@@ -23,7 +23,11 @@ async function loadSchemas() {
   const out = join(ROOT, 'dist', `.schema-gen-${process.pid}.mjs`);
   mkdirSync(dirname(out), { recursive: true });
   await build({
-    entryPoints: [join(ROOT, 'src/core/schema.ts')],
+    stdin: {
+      contents: "export * from './src/core/schema.ts'; export { numOrExpr } from './src/core/blocks/types.ts';",
+      resolveDir: ROOT,
+      loader: 'ts',
+    },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -49,11 +53,16 @@ async function loadSchemas() {
 /** The generated module's text: one exported validator per entry of validatorSchemas(). */
 function validatorsModule(s) {
   const schemas = s.validatorSchemas();
-  const ajv = new Ajv({ allErrors: false, strict: false, code: { source: true, esm: true, lines: true } });
+  // inlineRefs: false and one shared `numOrExpr` schema: every numeric block key calls one function
+  // instead of repeating its checks (half the generated code, which the CLI parses at every start).
+  const ajv = new Ajv({ allErrors: false, strict: false, inlineRefs: false, code: { source: true, esm: true, lines: true } });
+  ajv.addSchema(s.numOrExpr, 'memplan:numOrExpr');
+  const shared = (node) =>
+    node === s.numOrExpr ? { $ref: 'memplan:numOrExpr' } : Array.isArray(node) ? node.map(shared) : node && typeof node === 'object' ? Object.fromEntries(Object.entries(node).map(([k, v]) => [k, shared(v)])) : node;
   const exportsMap = {};
   Object.keys(schemas).forEach((key, i) => {
     // Schemas with the same $id (model-top and the full model schema) cannot share an instance.
-    const { $id: _id, ...schema } = schemas[key];
+    const { $id: _id, ...schema } = shared(schemas[key]);
     ajv.addSchema(schema, key);
     exportsMap[`v${i}`] = key;
   });

@@ -233,7 +233,7 @@ function closest(word: string, options: string[]): string | undefined {
   return options.find((o) => o.toLowerCase() === w) ?? options.find((o) => o.includes(w) || w.includes(o)) ?? options.find((o) => o.slice(0, 3) === w.slice(0, 3));
 }
 
-function toError(e: ErrorObject, what: string, root: unknown, data: unknown): MemplanError {
+function toError(e: ErrorObject, what: string, root: unknown, data: unknown, siblings: ErrorObject[] = [e]): MemplanError {
   const path = jsonPointerToPath(e.instancePath);
   if (e.keyword === 'additionalProperties') {
     const key = (e.params as { additionalProperty: string }).additionalProperty;
@@ -264,11 +264,23 @@ function toError(e: ErrorObject, what: string, root: unknown, data: unknown): Me
       hint: near ? `did you mean "${near}"?` : 'docs/descriptor.md lists the values',
     });
   }
-  return new MemplanError('E_SCHEMA', `${path || what}: value${shown} ${e.message ?? 'is invalid'}`, {
+  const expected = expectedOf(e, siblings);
+  return new MemplanError('E_SCHEMA', `${path || what}: value${shown} is not ${expected}`, {
     path,
-    expected: e.message?.replace(/^must (be )?/, ''),
+    expected,
     hint: 'docs/descriptor.md describes every key',
   });
+}
+
+/** What the schema wanted, in words; `siblings` are ajv's errors for the other `anyOf` branches at the same place. */
+function expectedOf(e: ErrorObject, siblings: ErrorObject[]): string {
+  if (e.keyword === 'type') {
+    const types = [...new Set(siblings.filter((x) => x.keyword === 'type' && x.instancePath === e.instancePath).map((x) => String((x.params as { type: string }).type)))];
+    if (types.includes('number') && types.includes('string')) return 'a number or an expression (a string such as "2 * seq")';
+    return types.length > 1 ? `of type ${types.join(' or ')}` : `of type ${(e.params as { type: string }).type}`;
+  }
+  if (e.keyword === 'minLength' && (e.params as { limit: number }).limit === 1) return 'a non-empty string';
+  return (e.message ?? 'valid').replace(/^must (be )?/, '');
 }
 
 /**
@@ -297,13 +309,13 @@ function valueAt(data: unknown, pointer: string): unknown {
 export function validate(kind: 'model' | 'run' | 'preset', data: unknown): void {
   if (kind === 'model') return validateModel(data);
   const v = validator(kind);
-  if (!v(data)) throw toError(pickError(v.errors!, data), kind === 'run' ? 'the run config' : 'the GPU preset', kind === 'run' ? runSchema : presetSchema, data);
+  if (!v(data)) throw toError(pickError(v.errors!, data), kind === 'run' ? 'the run config' : 'the GPU preset', kind === 'run' ? runSchema : presetSchema, data, v.errors!);
 }
 
 /** Two stages so errors are precise: the model's own keys, then each block against its type's schema. */
 function validateModel(data: unknown): void {
   const v = validator('model-top');
-  if (!v(data)) throw toError(pickError(v.errors!, data), 'the model descriptor', modelTopSchema(), data);
+  if (!v(data)) throw toError(pickError(v.errors!, data), 'the model descriptor', modelTopSchema(), data, v.errors!);
   const blocks = (data as { blocks: Record<string, unknown>[] }).blocks;
   blocks.forEach((blk, i) => {
     const type = blk.type;
@@ -317,6 +329,6 @@ function validateModel(data: unknown): void {
       });
     }
     const bv = validator(`block:${type}`);
-    if (!bv(blk)) throw toError(pickError(bv.errors!, blk), `a ${type} block`, blockSchema(type), blk).at(undefined, `blocks[${i}]`);
+    if (!bv(blk)) throw toError(pickError(bv.errors!, blk), `a ${type} block`, blockSchema(type), blk, bv.errors!).at(undefined, `blocks[${i}]`);
   });
 }
