@@ -111,3 +111,14 @@ describe('usage errors', () => {
     assert.equal(json(r).error.code, 'E_OPTION');
   });
 });
+
+describe('internal errors', () => {
+  it('are printed once, as E_INTERNAL with the report hint, without a stack trace', async () => {
+    const { printError } = await import('../../src/cli/main.js');
+    const { asMemplanError } = await import('../../src/core/errors.js');
+    let stderr = '';
+    const ctx = { io: { argv: [], stdout: { write: () => true }, stderr: { write: (s: string) => (stderr += s) } }, exit: 0, json: false };
+    printError(ctx, asMemplanError(new TypeError('cannot read properties of undefined')));
+    assert.equal(stderr, 'memplan: error E_INTERNAL\n  cannot read properties of undefined\n  hint: this is a bug in memplan; please report it with the command and files that caused it\n');
+  });
+});
