@@ -38,6 +38,7 @@ function readText(file: string): string {
     const code = (e as NodeJS.ErrnoException).code;
     throw new MemplanError('E_FILE', code === 'ENOENT' ? `no such file: ${display(file)}` : `cannot read ${display(file)}: ${code ?? (e as Error).message}`, {
       file: display(file),
+      expected: 'a readable YAML file',
       hint: code === 'ENOENT' ? 'check the path; model paths in a run config are relative to the config file' : undefined,
     });
   }
@@ -52,6 +53,7 @@ export function readYaml(file: string): { data: unknown; text: string } {
     throw new MemplanError('E_YAML', `invalid YAML: ${err.reason ?? err.message}`, {
       file: display(file),
       line: err.mark ? err.mark.line + 1 : undefined,
+      expected: 'block-style YAML: `key: value` mappings and `- ` lists, indented with spaces',
       hint: 'check indentation and quoting near that line',
     });
   }
@@ -105,6 +107,16 @@ export function loadConfig(file: string, mutate?: (raw: Record<string, unknown>)
   } else {
     if (typeof raw.model === 'string') {
       modelFile = resolve(dirname(abs), raw.model);
+      if (!existsSync(modelFile)) {
+        // Point at the config line that names it: that is what the user has to fix.
+        throw new MemplanError('E_FILE', `model file not found: ${display(modelFile)}`, {
+          file: display(abs),
+          path: 'model',
+          line: lineOf(text, 'model'),
+          expected: 'a path to a model descriptor, relative to the config file',
+          hint: `check the path; it is read from ${display(dirname(abs)) || '.'}/`,
+        });
+      }
       const m = loadModelFile(modelFile);
       model = m.model;
       modelText = m.text;
@@ -149,18 +161,43 @@ export function getPreset(id: string): Preset {
   return p;
 }
 
+/** Run-config keys: errors under them belong to the config file, all others to the model. */
+const MODEL_PATH = /^(blocks|dims|knobs)\b/;
+
 /**
- * Gives an error raised after loading (while estimating) the file and line it is about: the model
- * file for `blocks[...]` paths, else the config (an inline model's paths sit under `model:`).
+ * Says where an error raised while estimating came from, when the core could only give a path:
+ * an option (`--set seq=0`, recorded in `origin` by applySets), the run config, or the model file.
  */
-export function locateError(err: MemplanError, cfg: LoadedConfig): void {
-  if (err.file || !err.path) return;
-  const path = err.path.replace(/ \(override\)$/, '');
-  if (path.startsWith('blocks') && cfg.modelFile && cfg.modelText !== undefined) {
-    err.file = display(cfg.modelFile);
-    err.line = lineOf(cfg.modelText, path);
-  } else {
-    err.file = display(cfg.file);
-    err.line = lineOf(cfg.text, path) ?? (cfg.modelFile ? undefined : lineOf(cfg.text, `model.${path}`));
+export function locateError(e: MemplanError, cfg: LoadedConfig | undefined, origin: ReadonlyMap<string, string>): MemplanError {
+  const path = e.path?.replace(/ \(override\)$/, '');
+  if (path === undefined || path.startsWith('--')) return e;
+  for (const [key, option] of origin) {
+    if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`) || key.startsWith(`${path}.`)) {
+      e.file = undefined;
+      e.line = undefined;
+      e.path = `--set ${option}`;
+      return e;
+    }
   }
+  if (e.file || !cfg) return e;
+  const override = e.path !== path || (path.startsWith('dims.') && e.code === 'E_CONFIG');
+  if (!MODEL_PATH.test(path) || override) {
+    e.file = display(cfg.file);
+    e.path = path;
+    e.line = lineOf(cfg.text, path);
+  } else if (cfg.modelFile && cfg.modelText !== undefined) {
+    e.file = display(cfg.modelFile);
+    e.line = lineOf(cfg.modelText, path);
+  } else {
+    // Inline model: under `model:` in the config, or the config is itself a model descriptor.
+    const inline = isRecord(cfg.raw.model) ? `model.${path}` : path;
+    e.file = display(cfg.file);
+    e.path = inline;
+    e.line = lineOf(cfg.text, inline);
+  }
+  return e;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -35,8 +35,9 @@ export async function main(io: IO): Promise<number> {
     .description('GPU memory of a training step, before the run: per-component breakdown, fit verdict, configs that fit.')
     .version('0.1.0')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    // Usage errors are reported like every other error (once, with a code; JSON under --format json).
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+  program.addHelpText('after', '\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md');
   registerEstimate(program, ctx);
   registerGpus(program, ctx);
   registerExtra(program, ctx);
@@ -46,8 +47,11 @@ export async function main(io: IO): Promise<number> {
     return ctx.exit;
   } catch (e) {
     if (e instanceof CommanderError) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      return e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : EXIT.ERROR;
+      if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
+      // `memplan` alone prints the help (on stderr) and fails: there is nothing to do.
+      if (e.code === 'commander.help') return EXIT.ERROR;
+      printError(ctx, usageError(e));
+      return EXIT.ERROR;
     }
     printError(ctx, asMemplanError(e));
     return EXIT.ERROR;
@@ -63,4 +67,13 @@ export function printError(ctx: CommandContext, err: MemplanError): void {
   if (err.expected) lines.push(`  expected: ${err.expected}`);
   if (err.hint) lines.push(`  hint: ${err.hint}`);
   ctx.io.stderr.write(lines.join('\n') + '\n');
+}
+
+function usageError(e: CommanderError): MemplanError {
+  const option = /'(-[^']+)'/.exec(e.message)?.[1];
+  return new MemplanError('E_OPTION', e.message.replace(/^error: /, ''), {
+    path: option,
+    expected: 'a command and options as `memplan --help` lists them',
+    hint: 'run `memplan --help`, or `memplan <command> --help`',
+  });
 }

@@ -25,6 +25,27 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The hint an error gets when the code that raised it has nothing more specific to say. */
+export const DEFAULT_HINTS: Record<ErrorCode, string> = {
+  E_SCHEMA: 'docs/descriptor.md lists every key and its values',
+  E_YAML: 'check indentation and quoting near that line',
+  E_FILE: 'check the path',
+  E_UNKNOWN_BLOCK: 'use a `tensor` block for a component no block type covers',
+  E_UNKNOWN_PRESET: 'run `memplan gpus` for the list',
+  E_UNDECLARED_SYMBOL: 'declare it under dims:, or set it with --set NAME=VALUE',
+  E_EXPR_SYNTAX: 'expressions are arithmetic: + - * / ^ %, parentheses, ceil, floor, round, min, max, sqrt, log2, abs, mod, pow',
+  E_EXPR_FORBIDDEN: 'expressions are arithmetic: + - * / ^ %, parentheses, ceil, floor, round, min, max, sqrt, log2, abs, mod, pow',
+  E_EXPR_VALUE: 'check the dimensions the expression uses; `memplan explain` lists their values',
+  E_DIM_CYCLE: 'give one of the dimensions in the cycle a number',
+  E_DIVISION_BY_ZERO: 'check the dimensions in the divisor',
+  E_TOO_LARGE: 'check for a value in the wrong unit or a missing division',
+  E_SHAPE: 'check the `input:` shapes; `memplan explain` on a working variant lists every tensor shape',
+  E_OPTION: 'run `memplan <command> --help`',
+  E_CONFIG: 'docs/descriptor.md describes the run config',
+  E_PROBE: 'run `memplan estimate` for the analytic numbers',
+  E_INTERNAL: 'this is a bug in memplan; please report it with the command and files that caused it',
+};
+
 export interface ErrorDetails {
   /** Where: `models/aam.yaml: blocks[3].heads`; file and path are joined by the CLI when it knows the file. */
   file?: string;
@@ -50,7 +71,7 @@ export class MemplanError extends Error {
     this.file = details.file;
     this.path = details.path;
     this.expected = details.expected;
-    this.hint = details.hint;
+    this.hint = details.hint ?? DEFAULT_HINTS[code];
     this.line = details.line;
   }
 

@@ -27,7 +27,7 @@ import {
   unaryPlusDependencies,
   type MathNode,
   type EvalFunction,
-} from 'mathjs';
+} from 'mathjs/number';
 import { MemplanError } from './errors.js';
 
 /** Functions an expression may call. Everything else (including matrix, unit and string functions) is refused. */
@@ -133,7 +133,7 @@ export function compileExpr(source: string, path?: string): CompiledExpr {
     evaluate(scope) {
       const value: unknown = code.evaluate(new Map(scope));
       if (typeof value !== 'number') {
-        throw new MemplanError('E_EXPR_VALUE', `expression "${source}" did not evaluate to a number`, { path });
+        throw new MemplanError('E_EXPR_VALUE', `expression "${source}" did not evaluate to a number`, { path, expected: 'a number' });
       }
       return value;
     },
@@ -175,12 +175,13 @@ export function evalValue(
       if (/\//.test(value) || /%|mod/.test(value)) {
         throw new MemplanError('E_DIVISION_BY_ZERO', `expression "${value}" divides by zero`, {
           path,
+          expected: 'a divisor that is not 0',
           hint: 'check the dimensions in the divisor; a chunk size or head count of 0 is a common cause',
         });
       }
-      throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not finite`, { path });
+      throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not finite`, { path, expected: 'a finite number' });
     }
-    if (Number.isNaN(v)) throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not a number`, { path });
+    if (Number.isNaN(v)) throw new MemplanError('E_EXPR_VALUE', `expression "${value}" is not a number`, { path, expected: 'a number' });
   }
   return checkNumber(v, typeof value === 'string' ? `"${value}" = ${v}` : String(v), path, opts);
 }
@@ -194,6 +195,7 @@ export function checkNumber(v: number, shown: string, path: string, opts: { inte
     throw new MemplanError('E_EXPR_VALUE', `${shown} is below ${min}`, {
       path,
       expected: min === 0 ? 'a non-negative number' : `a number >= ${min}`,
+      hint: 'sizes and counts cannot be negative or empty; check the signs and the dimensions the expression uses',
     });
   }
   if (opts.integer && !Number.isInteger(v)) {
@@ -204,7 +206,7 @@ export function checkNumber(v: number, shown: string, path: string, opts: { inte
     });
   }
   if (Math.abs(v) > Number.MAX_SAFE_INTEGER) {
-    throw new MemplanError('E_TOO_LARGE', `${shown} is past 2^53`, { path, expected: 'a value below 2^53' });
+    throw new MemplanError('E_TOO_LARGE', `${shown} is past 2^53`, { path, expected: 'a value below 2^53', hint: 'check for a value in the wrong unit or a missing division' });
   }
   return v;
 }

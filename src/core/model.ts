@@ -8,9 +8,9 @@ import { resolveDims, type DimSpec } from './dims.js';
 import { MemplanError } from './errors.js';
 import { evalValue, type NumOrExpr } from './expr.js';
 import type { Builder, T } from './graph.js';
-import { numel } from './graph.js';
+import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
-import { Tracer, type Precision, type Trace } from './tracer.js';
+import { bytesOf, Tracer, type Precision, type Trace } from './tracer.js';
 
 export interface BlockSpec {
   type: string;
@@ -109,6 +109,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     throw new MemplanError('E_CONFIG', `the tfjs runtime holds float32 only; precision ${run.precision} cannot be modelled there`, {
       path: 'precision',
       expected: 'fp32 with runtime: tfjs',
+      hint: 'use runtime: pytorch to model mixed or low precision',
     });
   }
   return run;
@@ -131,6 +132,23 @@ export interface Assembled {
   dims: Map<string, number>;
   blocks: BlockInfo[];
   notes: string[];
+}
+
+/**
+ * One tensor past 2^53 bytes makes every later sum inexact; name the block that made it (the
+ * estimator's own total check cannot say where the size came from).
+ */
+function checkTensorSizes(tr: Trace | undefined, ops: number, params: number, inputs: number, path: string): void {
+  if (!tr) return;
+  const made = [...tr.ops.slice(ops).map((o) => o.output), ...tr.params.slice(params), ...tr.inputs.slice(inputs)];
+  const big = made.find((t) => !(bytesOf(t) <= Number.MAX_SAFE_INTEGER));
+  if (big) {
+    throw new MemplanError('E_TOO_LARGE', `tensor ${big.name} [${big.shape.join(', ')}] x ${DTYPE_BYTES[big.dtype]} B is past 2^53 bytes`, {
+      path,
+      expected: 'tensors below 2^53 bytes (9 PB)',
+      hint: 'check the dimensions for a missing division or a value in the wrong unit',
+    });
+  }
 }
 
 /** The dimension the run's batch size fills in expressions. */
@@ -175,7 +193,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
       num: (key, o = {}) => {
         const v = spec[key] as NumOrExpr | undefined;
         if (v === undefined) {
-          if (o.default === undefined) throw new MemplanError('E_SCHEMA', `missing required key "${key}"`, { path: `${path}.${key}` });
+          if (o.default === undefined) throw new MemplanError('E_SCHEMA', `missing required key "${key}"`, { path: `${path}.${key}`, expected: `a value for ${key}` });
           return evalValue(o.default, scope, `${path}.${key}`, o);
         }
         return evalValue(v, scope, `${path}.${key}`, o);
@@ -212,6 +230,8 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     tracer.block = index;
     tracer.noGrad = frozen;
     const paramsBefore = (tracer as Tracer).trace?.params.length ?? 0;
+    const opsBefore = (tracer as Tracer).trace?.ops.length ?? 0;
+    const inputsBefore = (tracer as Tracer).trace?.inputs.length ?? 0;
     let chunks = 1;
     const runOnce = (input: T | undefined, scope: ReadonlyMap<string, number>, seg: boolean): T => {
       let h = input;
@@ -229,7 +249,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
         throw new MemplanError('E_UNDECLARED_SYMBOL', `chunk.dim "${c.dim}" is not a declared dimension`, { path: `${path}.chunk.dim`, expected: [...dims.keys()].join(', ') });
       }
       if (!declared || !x) {
-        throw new MemplanError('E_CONFIG', 'a chunked block needs an `input:` shape that uses the chunked dimension', { path: `${path}.input` });
+        throw new MemplanError('E_CONFIG', 'a chunked block needs an `input:` shape that uses the chunked dimension', { path: `${path}.input`, expected: `input: [...] with ${c.dim} in it` });
       }
       const full = dims.get(c.dim)!;
       const size = Math.min(evalValue(c.size, dims, `${path}.chunk.size`, { integer: true, min: 1 }), full);
@@ -258,6 +278,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     }
     tracer.noGrad = false;
     tracer.segment = undefined;
+    checkTensorSizes((tracer as Tracer).trace, opsBefore, paramsBefore, inputsBefore, path);
     const params = ((tracer as Tracer).trace?.params ?? []).slice(paramsBefore).reduce((a, p) => a + numel(p.shape), 0);
     infos.push({ index, name, type: spec.type, repeat, params, frozen, checkpointed, chunks, chunkDim: spec.chunk?.dim });
     if (!mod.source) prev = out;

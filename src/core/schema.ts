@@ -3,10 +3,11 @@
  * new block's keys are validated without touching this file. `npm run schema` writes them to
  * schema/*.json for editors (`# yaml-language-server: $schema=...`); a test keeps those in sync.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BLOCKS } from './blocks/index.js';
 import { MemplanError, joinPath } from './errors.js';
 import { numOrExpr } from './blocks/types.js';
+import { VALIDATORS } from './schema-validators.generated.js';
 
 const shape = { type: 'array', items: numOrExpr, minItems: 1 };
 const dimSpec = {
@@ -189,16 +190,24 @@ export const presetSchema = {
   },
 };
 
-let ajv: Ajv | undefined;
-const validators = new Map<string, ValidateFunction>();
+/** The model schema with blocks only checked to be objects: each block is then checked against its type's schema. */
+function modelTopSchema(): Record<string, unknown> {
+  return { ...modelSchema, properties: { ...modelSchema.properties, blocks: { type: 'array', minItems: 1, items: { type: 'object' } } } };
+}
 
-function validator(key: string, schema: object): ValidateFunction {
-  let v = validators.get(key);
-  if (!v) {
-    ajv ??= new Ajv({ allErrors: false, strict: false });
-    v = ajv.compile(schema);
-    validators.set(key, v);
-  }
+/**
+ * Every schema `validate` uses, by key. scripts/schema.mjs compiles these ahead of time into
+ * schema-validators.generated.ts (ajv standalone code), so no schema is compiled at run time.
+ */
+export function validatorSchemas(): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = { run: runSchema, preset: presetSchema, 'model-top': modelTopSchema() };
+  for (const type of BLOCKS.keys()) out[`block:${type}`] = blockSchema(type);
+  return out;
+}
+
+function validator(key: string): ValidateFunction {
+  const v = VALIDATORS[key];
+  if (!v) throw new MemplanError('E_INTERNAL', `no precompiled validator "${key}"`, { hint: 'run `npm run build` (it regenerates src/core/schema-validators.generated.ts)' });
   return v;
 }
 
@@ -211,40 +220,102 @@ export function jsonPointerToPath(ptr: string): string {
     .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
-function toError(e: ErrorObject, what: string): MemplanError {
+/** The keys the object schema at ajv's `schemaPath` (`#/properties/optimizer/anyOf/1/additionalProperties`) allows. */
+function allowedKeys(root: unknown, schemaPath: string): string[] {
+  let node: unknown = root;
+  for (const part of schemaPath.split('/').slice(1, -1)) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  const props = (node as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props ? Object.keys(props).filter((k) => k !== '$schema') : [];
+}
+
+function closest(word: string, options: string[]): string | undefined {
+  const w = word.toLowerCase();
+  return options.find((o) => o.toLowerCase() === w) ?? options.find((o) => o.includes(w) || w.includes(o)) ?? options.find((o) => o.slice(0, 3) === w.slice(0, 3));
+}
+
+function toError(e: ErrorObject, what: string, root: unknown, data: unknown, siblings: ErrorObject[] = [e]): MemplanError {
   const path = jsonPointerToPath(e.instancePath);
   if (e.keyword === 'additionalProperties') {
     const key = (e.params as { additionalProperty: string }).additionalProperty;
+    const keys = allowedKeys(root, e.schemaPath);
+    const near = closest(key, keys);
     return new MemplanError('E_SCHEMA', `unknown key "${key}" in ${what}`, {
       path: joinPath(path, key),
-      expected: 'one of the keys the schema lists',
-      hint: 'check the spelling; docs/descriptor.md lists every key',
+      expected: keys.length ? `one of ${keys.join(', ')}` : 'one of the keys the schema lists',
+      hint: `${near ? `did you mean "${near}"? ` : ''}check the spelling; docs/descriptor.md lists every key`,
     });
   }
   if (e.keyword === 'required') {
     const key = (e.params as { missingProperty: string }).missingProperty;
-    return new MemplanError('E_SCHEMA', `missing required key "${key}" in ${what}`, { path: joinPath(path, key), expected: `a value for ${key}` });
+    return new MemplanError('E_SCHEMA', `missing required key "${key}" in ${what}`, {
+      path: joinPath(path, key),
+      expected: `a value for ${key}`,
+      hint: 'docs/descriptor.md describes every key',
+    });
   }
+  const value = valueAt(data, e.instancePath);
+  const shown = value === undefined ? '' : ` ${JSON.stringify(value)}`;
   if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
-    return new MemplanError('E_SCHEMA', `${path || what}: value is not allowed`, { path, expected: `one of ${allowed.map((x) => JSON.stringify(x)).join(', ')}` });
+    const near = typeof value === 'string' ? closest(value, allowed.filter((x): x is string => typeof x === 'string')) : undefined;
+    return new MemplanError('E_SCHEMA', `${path || what}: value${shown} is not allowed`, {
+      path,
+      expected: `one of ${allowed.map((x) => JSON.stringify(x)).join(', ')}`,
+      hint: near ? `did you mean "${near}"?` : 'docs/descriptor.md lists the values',
+    });
   }
-  return new MemplanError('E_SCHEMA', `${path || what} ${e.message ?? 'is invalid'}`, { path, expected: e.message });
+  const expected = expectedOf(e, siblings);
+  return new MemplanError('E_SCHEMA', `${path || what}: value${shown} is not ${expected}`, {
+    path,
+    expected,
+    hint: 'docs/descriptor.md describes every key',
+  });
+}
+
+/** What the schema wanted, in words; `siblings` are ajv's errors for the other `anyOf` branches at the same place. */
+function expectedOf(e: ErrorObject, siblings: ErrorObject[]): string {
+  if (e.keyword === 'type') {
+    const types = [...new Set(siblings.filter((x) => x.keyword === 'type' && x.instancePath === e.instancePath).map((x) => String((x.params as { type: string }).type)))];
+    if (types.includes('number') && types.includes('string')) return 'a number or an expression (a string such as "2 * seq")';
+    return types.length > 1 ? `of type ${types.join(' or ')}` : `of type ${(e.params as { type: string }).type}`;
+  }
+  if (e.keyword === 'minLength' && (e.params as { limit: number }).limit === 1) return 'a non-empty string';
+  return (e.message ?? 'valid').replace(/^must (be )?/, '');
+}
+
+/**
+ * The most telling of ajv's errors. Under `anyOf` (`optimizer: adamw` or `{type, impl}`) ajv
+ * reports each branch; the useful one is the branch written for the value's kind, and the deepest.
+ */
+function pickError(errors: ErrorObject[], data: unknown): ErrorObject {
+  const score = (e: ErrorObject): number => {
+    const v = valueAt(data, e.instancePath);
+    const kindMismatch =
+      e.keyword === 'type' ||
+      (e.keyword === 'enum' && (e.params as { allowedValues: unknown[] }).allowedValues.every((a) => typeof a !== typeof v));
+    return e.keyword === 'anyOf' ? 0 : kindMismatch ? 1 : 2;
+  };
+  const depth = (e: ErrorObject) => e.instancePath.split('/').length;
+  return [...errors].sort((a, b) => score(b) - score(a) || depth(b) - depth(a))[0]!;
+}
+
+function valueAt(data: unknown, pointer: string): unknown {
+  let node = data;
+  for (const part of pointer.split('/').slice(1)) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return node;
 }
 
 /** Validates `data` and throws the first schema error as a MemplanError with a descriptor path. */
 export function validate(kind: 'model' | 'run' | 'preset', data: unknown): void {
   if (kind === 'model') return validateModel(data);
-  const schema = kind === 'run' ? runSchema : presetSchema;
-  const v = validator(kind, schema);
-  if (!v(data)) throw toError(v.errors![0]!, kind === 'run' ? 'the run config' : 'the GPU preset');
+  const v = validator(kind);
+  if (!v(data)) throw toError(pickError(v.errors!, data), kind === 'run' ? 'the run config' : 'the GPU preset', kind === 'run' ? runSchema : presetSchema, data, v.errors!);
 }
 
 /** Two stages so errors are precise: the model's own keys, then each block against its type's schema. */
 function validateModel(data: unknown): void {
-  const top = { ...modelSchema, properties: { ...modelSchema.properties, blocks: { type: 'array', minItems: 1, items: { type: 'object' } } } };
-  const v = validator('model-top', top);
-  if (!v(data)) throw toError(v.errors![0]!, 'the model descriptor');
+  const v = validator('model-top');
+  if (!v(data)) throw toError(pickError(v.errors!, data), 'the model descriptor', modelTopSchema(), data, v.errors!);
   const blocks = (data as { blocks: Record<string, unknown>[] }).blocks;
   blocks.forEach((blk, i) => {
     const type = blk.type;
@@ -257,7 +328,7 @@ function validateModel(data: unknown): void {
         hint: close ? `did you mean "${close}"? ` + 'a tensor block covers anything else' : 'use a `tensor` block for a component no block type covers',
       });
     }
-    const bv = validator(`block:${type}`, blockSchema(type));
-    if (!bv(blk)) throw toError(bv.errors![0]!, `a ${type} block`).at(undefined, `blocks[${i}]`);
+    const bv = validator(`block:${type}`);
+    if (!bv(blk)) throw toError(pickError(bv.errors!, blk), `a ${type} block`, blockSchema(type), blk, bv.errors!).at(undefined, `blocks[${i}]`);
   });
 }

@@ -50,7 +50,7 @@ export function parseOverrides(o: CheckCliOptions): BudgetOverrides {
 
 function errorRow(file: string, e: unknown, cfg?: LoadedConfig): CheckRow {
   const err = asMemplanError(e);
-  if (cfg) locateError(err, cfg);
+  if (cfg) locateError(err, cfg, new Map());
   err.at(display(file));
   const row: CheckRow = { file: display(file), status: 'ERROR', message: err.message, error: err.toJSON() as CheckRow['error'] };
   if (err.code === 'E_FILE' && err.file !== row.file) {

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { estimate, type Estimate, type Preset } from '../../core/estimate.js';
 import { MemplanError } from '../../core/errors.js';
 import { renderJson, renderMarkdown, renderTable } from '../format/estimate.js';
-import { display, getPreset, loadConfig, type LoadedConfig } from '../load.js';
+import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '../load.js';
+import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../main.js';
 import { applySets, collect, parseFormat } from '../options.js';
 
@@ -14,14 +15,38 @@ export interface EstimateCliOptions {
 
 /** Loads a config with --set applied and estimates it on the chosen card (--gpu, else the config's). */
 export function runEstimate(file: string, o: EstimateCliOptions): { est: Estimate; cfg: LoadedConfig; preset?: Preset } {
-  const cfg = loadConfig(file, (raw) => applySets(raw, o.set ?? []));
-  const gpuId = o.gpu ?? cfg.run.gpu?.[0] ?? cfg.run.budget?.gpu?.[0];
-  if (o.gpu && o.gpu.includes(',')) {
-    throw new MemplanError('E_OPTION', 'estimate takes one card', { path: '--gpu', hint: 'use `memplan recommend --gpu a,b` to compare cards' });
+  const origin = new Map<string, string>();
+  let cfg: LoadedConfig | undefined;
+  try {
+    cfg = loadConfig(file, (raw) => applySets(raw, o.set ?? [], origin));
+    if (o.gpu && o.gpu.includes(',')) {
+      throw new MemplanError('E_OPTION', 'estimate takes one card', { path: '--gpu', expected: 'one preset id', hint: 'use `memplan recommend --gpu a,b` to compare cards' });
+    }
+    const preset = presetFor(cfg, o.gpu);
+    const est = estimate(cfg.model, cfg.run, { preset });
+    return { est, cfg, preset };
+  } catch (e) {
+    throw e instanceof MemplanError ? locateError(e, cfg, origin) : e;
   }
-  const preset = gpuId ? getPreset(gpuId) : undefined;
-  const est = estimate(cfg.model, cfg.run, { preset });
-  return { est, cfg, preset };
+}
+
+/** The card: --gpu, else the config's `gpu:` (or `budget.gpu:`), whose line an unknown id points at. */
+function presetFor(cfg: LoadedConfig, option: string | undefined): Preset | undefined {
+  if (option) return getPreset(option);
+  const key = cfg.run.gpu ? 'gpu' : cfg.run.budget?.gpu ? 'budget.gpu' : undefined;
+  const id = cfg.run.gpu?.[0] ?? cfg.run.budget?.gpu?.[0];
+  if (!id || !key) return undefined;
+  try {
+    return getPreset(id);
+  } catch (e) {
+    // From --set gpu=..., locateError relabels it as the option.
+    if (e instanceof MemplanError) {
+      e.file = display(cfg.file);
+      e.path = key;
+      e.line = lineOf(cfg.text, key);
+    }
+    throw e;
+  }
 }
 
 export function registerEstimate(program: Command, ctx: CommandContext): void {
@@ -41,7 +66,7 @@ export function registerEstimate(program: Command, ctx: CommandContext): void {
       .command(`${name} <config>`)
       .description(desc)
       .option('--gpu <id>', 'card preset (memplan gpus lists them); default: the config\'s gpu')
-      .option('--set <key=value>', 'override a run setting or a dimension (repeatable)', collect, [])
+      .option('--set <key=value>', 'override a run setting (batch_size=8, precision=bf16-mixed, optimizer.impl=fused) or a model dimension (seq=512); repeatable', collect)
       .option('--format <format>', 'table | json | markdown', 'table')
       .action(action(explain));
   }

@@ -7,6 +7,10 @@ function pct(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
 }
 
+/** Output width: fixed, not the terminal's, so a table reads the same in a log, a CI page and a golden file. */
+export const WIDTH = 120;
+const UNITS = 'units: KiB, MiB, GiB = 1024, 1024^2, 1024^3 bytes; KB, MB, GB = 1000, 1000^2, 1000^3 bytes; share = of the device total';
+
 export function headline(e: Estimate, label: string): string[] {
   const opt = e.runtime === 'tfjs' ? 'tfjs' : e.precision;
   return [
@@ -17,65 +21,108 @@ export function headline(e: Estimate, label: string): string[] {
 }
 
 export function verdict(e: Estimate): string {
-  if (e.fits === undefined || !e.gpu) return 'verdict: no card given (use --gpu ID; `memplan gpus` lists them)';
+  if (e.fits === undefined || !e.gpu) return `verdict: no card given; the step needs ${formatBytes(e.device_total)} (use --gpu ID; \`memplan gpus\` lists them)`;
   return e.fits
-    ? `verdict: FITS on ${e.gpu.name} with ${formatBytes(e.headroom!)} headroom`
-    : `verdict: OVER BUDGET on ${e.gpu.name} by ${formatBytes(-e.headroom!)}`;
+    ? `verdict: FITS on ${e.gpu.name}: ${formatBytes(e.device_total)} used, ${formatBytes(e.headroom!)} headroom`
+    : `verdict: OVER BUDGET on ${e.gpu.name} by ${formatBytes(-e.headroom!)}: needs ${formatBytes(e.device_total)}`;
+}
+
+/** Word-wraps a line to WIDTH, continuation lines indented under the text after `label: `. */
+export function wrap(text: string, indent = Math.min(text.indexOf(': ') + 2, 12)): string {
+  const lead = /^ */.exec(text)![0];
+  const words = text.slice(lead.length).split(' ');
+  const lines: string[] = [];
+  let cur = lead;
+  for (const w of words) {
+    if (cur.trim() && cur.length + 1 + w.length > WIDTH) {
+      lines.push(cur);
+      cur = ' '.repeat(Math.max(indent, 0)) + w;
+    } else {
+      cur = cur.trim() ? `${cur} ${w}` : cur + w;
+    }
+  }
+  lines.push(cur);
+  return lines.join('\n');
 }
 
 export function totals(e: Estimate): [string, string, string][] {
   const rows: [string, string, string][] = [
     ['peak allocated', formatBytes(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${e.runtime === 'tfjs' ? 'peak of tf.memory().numBytes' : 'torch.cuda.max_memory_allocated'})`],
-    ['step 1 / steady state', `${gib(e.step1_allocated)} / ${gib(e.steady_allocated)}`, 'optimizer state is created lazily during step 1'],
+    ['step 1 / steady state', `${gib(e.step1_allocated)} / ${gib(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'],
     ['reserved', formatBytes(e.reserved), e.runtime === 'tfjs' ? 'tfjs keeps no allocator cache: reserved = allocated' : 'allocated + allocator allowance (torch.cuda.memory_reserved)'],
     ['device total', formatBytes(e.device_total), e.gpu ? 'reserved + CUDA context and workspaces (what nvidia-smi shows)' : 'reserved (no card given)'],
   ];
   if (e.gpu) {
     rows.push(['card capacity', formatBytes(e.gpu.capacity), e.gpu.name]);
-    rows.push(['headroom', formatBytes(e.headroom!), e.fits ? 'fits' : 'over budget']);
+    rows.push(['headroom', formatBytes(e.headroom!), e.fits ? 'fits' : 'OVER BUDGET']);
   }
   return rows;
 }
 
+/**
+ * A cli-table3 table exactly `WIDTH` columns wide, the last column taking what the others leave.
+ * Rows are not ruled (a wrapped formula reads as one row); one rule under the header.
+ */
+function table(head: string[] | undefined, widths: number[]): Table.Table {
+  const last = WIDTH - widths.reduce((a, b) => a + b, 0) - (widths.length + 2);
+  return new Table({
+    ...(head ? { head } : {}),
+    colWidths: [...widths, last],
+    wordWrap: true,
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+}
+
+function ruled(t: Table.Table, head: boolean): string {
+  const lines = t.toString().split('\n');
+  if (head && lines.length > 2) {
+    const rule = lines[0]!.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤');
+    lines.splice(2, 0, rule);
+  }
+  return lines.join('\n');
+}
+
 export function renderTable(e: Estimate, label: string, opts: { explain?: boolean } = {}): string {
-  const out = headline(e, label);
-  const t = new Table({ head: ['component', 'bytes', 'share', 'formula'], colWidths: [34, 26, 8, 80], wordWrap: true, style: { head: [], border: [] } });
+  const out = headline(e, label).map((l) => wrap(l));
+  out.push(UNITS);
+  const t = table(['component', 'bytes', 'share', 'formula'], [30, 24, 8]);
   for (const c of e.components) {
     t.push([c.name, formatBytes(c.bytes), pct(c.bytes, e.device_total), c.formula]);
     if (c.parts && (opts.explain || c.parts.length <= 8)) {
       for (const p of c.parts) t.push([`  ${p.name}`, formatBytes(p.bytes), pct(p.bytes, e.device_total), p.formula]);
     }
   }
-  out.push(t.toString());
-  const tt = new Table({ style: { head: [], border: [] }, colWidths: [24, 26, 80], wordWrap: true });
+  out.push(ruled(t, true));
+  const tt = table(undefined, [24, 24]);
   tt.push(...totals(e));
-  out.push(tt.toString());
-  out.push(verdict(e));
-  for (const note of e.notes) out.push(`note: ${note}`);
+  out.push(ruled(tt, false));
+  out.push(wrap(verdict(e)));
+  for (const note of e.notes) out.push(wrap(`note: ${note}`));
   if (opts.explain) out.push(...explainSections(e));
   return out.join('\n') + '\n';
 }
 
 function explainSections(e: Estimate): string[] {
   const out: string[] = [];
-  out.push('', 'dimensions:', '  ' + Object.entries(e.dims).map(([k, v]) => `${k}=${n(v)}`).join(', '));
-  const ph = new Table({ head: ['phase', 'step', 'allocated', 'at'], style: { head: [], border: [] } });
+  out.push('', 'dimensions:', wrap('  ' + Object.entries(e.dims).map(([k, v]) => `${k}=${n(v)}`).join(', '), 2));
+  const ph = table(['phase', 'step', 'allocated', 'at'], [28, 8, 24]);
   for (const p of e.phases) ph.push([p.name, p.step, formatBytes(p.allocated), p.at ?? '']);
-  out.push('', 'phases (the peak is the largest):', ph.toString());
-  const bl = new Table({ head: ['block', 'type', 'repeat', 'params', 'saved after forward', 'notes'], style: { head: [], border: [] } });
+  out.push('', 'phases (the peak is the largest):', ruled(ph, true));
+  const bl = table(['block', 'type', 'repeat', 'params', 'saved after forward', 'notes'], [22, 21, 8, 15, 24]);
   for (const b of e.blocks) {
     const flags = [b.frozen ? 'frozen (no grad)' : '', b.checkpointed ? 'checkpointed' : '', b.chunks > 1 ? `${b.chunks} chunks over ${b.chunkDim}` : ''].filter(Boolean).join(', ');
     bl.push([b.name, b.type, String(b.repeat), n(b.params), formatBytes(b.saved_bytes), flags]);
   }
-  out.push('', 'blocks:', bl.toString());
-  const it = new Table({ head: ['saved tensor', 'shape', 'dtype', 'bytes'], style: { head: [], border: [] } });
+  out.push('', 'blocks:', ruled(bl, true));
+  const it = table(['saved tensor', 'shape', 'dtype', 'bytes'], [46, 28, 7]);
   for (const s of e.saved_items.slice(0, 25)) it.push([`${s.scope} ${s.what}`.trim(), `[${s.shape.join(', ')}]`, s.dtype, formatBytes(s.bytes)]);
-  out.push('', `largest saved tensors (of ${formatBytes(e.forward_saved)} saved after forward):`, it.toString());
+  out.push('', `largest saved tensors (of ${formatBytes(e.forward_saved)} saved after forward):`, ruled(it, true));
   return out;
 }
 
 export function renderMarkdown(e: Estimate, label: string): string {
-  const out = headline(e, label).map((l, i) => (i === 0 ? `### ${l}` : `${l}  `));
+  const out = [...headline(e, label), UNITS].map((l, i) => (i === 0 ? `### ${l}` : `${l}  `));
   out.push('', '| component | bytes | share | formula |', '|---|---:|---:|---|');
   for (const c of e.components) {
     out.push(`| ${c.name} | ${formatBytes(c.bytes)} | ${pct(c.bytes, e.device_total)} | ${c.formula.replace(/\|/g, '\\|')} |`);

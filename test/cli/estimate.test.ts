@@ -1,0 +1,208 @@
+/**
+ * `memplan estimate` and `explain` in-process: exit codes, the three output formats, --set and
+ * --gpu. Bytes are worked out by hand from the fixtures:
+ *   fits/: linear 256 -> 128 (with bias), batch 4, fp32, SGD (no state), on an RTX 4090.
+ *   over-budget/: 8e9 parameters by count, fp32, AdamW foreach, on an RTX 4090.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { cli, fixture, json, widest } from './run.js';
+
+const FITS = fixture('fits');
+const OVER = fixture('over-budget');
+const MINI = 'models/mini-transformer/config.yaml';
+
+// RTX 4090 preset: 24564 MiB total, 450 MiB context + 8.5 MiB cuBLAS workspace.
+const RTX4090 = 24564 * 1024 * 1024;
+const RTX4090_CTX = 450 * 1024 * 1024 + 8.5 * 1024 * 1024;
+
+// fits/: every byte of the peak (micro-batch 1 backward, at the linear layer's backward).
+const P = 256 * 128 + 128;
+const WEIGHTS = P * 4;
+const INPUTS = 4 * 256 * 4 + 4 * 128 * 4; // x [4, 256] and the MSE target [4, 128], f32
+const GRADS = P * 4;
+const OUT_GRAD = 4 * 128 * 4; // d loss / d output, [4, 128] f32
+const ALLOCATED = WEIGHTS + INPUTS + GRADS + OUT_GRAD;
+const RESERVED = ALLOCATED + Math.ceil(0.1 * ALLOCATED); // default allocator: 10% allowance
+const DEVICE = RESERVED + RTX4090_CTX;
+
+describe('estimate: exit codes', () => {
+  it('exits 0 when the step fits the card', async () => {
+    const r = await cli('estimate', FITS);
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '');
+  });
+
+  it('exits 1 when it is over budget, and says by how much', async () => {
+    const r = await cli('estimate', OVER);
+    assert.equal(r.code, 1);
+    // Needs 32e9 weights + 32e9 grads + 64e9 Adam state + 32e9 foreach temporaries = 160e9,
+    // +10% allocator = 176e9, + context. Over by that minus 24564 MiB = 150,723,551,232 B.
+    assert.match(r.stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB \(150\.7 GB\): needs 164\.4 GiB \(176\.5 GB\)$/m);
+  });
+
+  it('exits 1 with --format json too, and 0 with a card that holds it', async () => {
+    const over = await cli('estimate', OVER, '--format', 'json');
+    assert.equal(over.code, 1);
+    assert.equal(json(over).fits, false);
+    const big = await cli('estimate', FITS, '--gpu', 'h200');
+    assert.equal(big.code, 0);
+  });
+
+  it('exits 0 with no card at all (nothing to compare with)', async () => {
+    // A bare model descriptor runs with default settings and no card.
+    const r = await cli('estimate', fixture('fits', 'model.yaml'), '--format', 'json');
+    assert.equal(r.code, 0);
+    const e = json(r);
+    assert.equal(e.fits, undefined);
+    assert.equal(e.device_total, e.reserved);
+    const t = await cli('estimate', fixture('fits', 'model.yaml'));
+    assert.match(t.stdout, /^verdict: no card given/m);
+  });
+});
+
+describe('estimate --format json', () => {
+  it('gives every component in bytes, summing to the device total', async () => {
+    const e = json((await cli('estimate', FITS, '--format', 'json')));
+    const bytes = Object.fromEntries(e.components.map((c: { key: string; bytes: number }) => [c.key, c.bytes]));
+    assert.equal(e.params.total, P);
+    assert.equal(bytes.weights, WEIGHTS);
+    assert.equal(bytes.input_batch, INPUTS);
+    assert.equal(bytes.gradients, GRADS);
+    assert.equal(bytes.activation_grads, OUT_GRAD);
+    assert.equal(bytes.optimizer_state, undefined, 'plain SGD keeps no state');
+    assert.equal(e.allocated, ALLOCATED);
+    assert.equal(e.reserved, RESERVED);
+    assert.equal(e.device_total, DEVICE);
+    assert.equal(e.gpu.capacity, RTX4090);
+    assert.equal(e.headroom, RTX4090 - DEVICE);
+    assert.equal(e.fits, true);
+  });
+
+  it('over budget: weights, gradients, Adam state and foreach temporaries of 8e9 params', async () => {
+    const e = json(await cli('estimate', OVER, '--format', 'json'));
+    const bytes = Object.fromEntries(e.components.map((c: { key: string; bytes: number }) => [c.key, c.bytes]));
+    assert.equal(bytes.weights, 8e9 * 4);
+    assert.equal(bytes.gradients, 8e9 * 4);
+    assert.equal(bytes.optimizer_state, 2 * 8e9 * 4);
+    assert.equal(bytes.optimizer_temps, 8e9 * 4);
+    assert.equal(e.peak.phase, 'optimizer step');
+    assert.equal(e.allocated, 160e9);
+    assert.equal(e.headroom, RTX4090 - (176e9 + RTX4090_CTX));
+  });
+});
+
+describe('estimate --set', () => {
+  const est = async (...sets: string[]) => json(await cli('estimate', FITS, '--format', 'json', ...sets.flatMap((s) => ['--set', s])));
+  const component = (e: Record<string, any>, key: string): number | undefined => e.components.find((c: { key: string }) => c.key === key)?.bytes;
+
+  it('overrides a run key (batch_size)', async () => {
+    const e = await est('batch_size=16');
+    assert.equal(e.batch_size, 16);
+    assert.equal(component(e, 'input_batch'), 16 * 256 * 4 + 16 * 128 * 4);
+  });
+
+  it('overrides a dimension of the model', async () => {
+    const e = await est('features=512');
+    assert.equal(component(e, 'weights'), (512 * 128 + 128) * 4);
+    assert.equal(e.dims.features, 512);
+  });
+
+  it('accepts a dimension under dims. too', async () => {
+    const e = await est('dims.hidden=64');
+    assert.equal(component(e, 'weights'), (256 * 64 + 64) * 4);
+  });
+
+  it('overrides the optimizer, and a nested key of it (optimizer.impl)', async () => {
+    const foreach = await est('optimizer=adamw');
+    const fused = await est('optimizer=adamw', 'optimizer.impl=fused');
+    const state = 2 * P * 4; // AdamW m and v in fp32
+    assert.equal(component(foreach, 'optimizer_state'), state);
+    const optStep = (e: Record<string, any>) => e.phases.find((p: { phase: string; step: string }) => p.phase === 'optimizer step' && p.step === 'steady').allocated;
+    // Weights + grads + state + inputs, plus foreach's one fp32 temporary per parameter (sqrt(v)); fused has none.
+    assert.equal(optStep(fused), WEIGHTS + GRADS + state + INPUTS);
+    assert.equal(optStep(foreach), WEIGHTS + GRADS + state + INPUTS + P * 4);
+  });
+
+  it('sets a nested key when the config has no such section (ema.enabled)', async () => {
+    const e = await est('ema.enabled=true');
+    assert.equal(component(e, 'ema'), P * 4);
+  });
+
+  it('reads values as YAML scalars (precision, booleans)', async () => {
+    const e = await est('precision=bf16-mixed');
+    assert.equal(e.precision, 'bf16-mixed');
+    // autocast keeps a bf16 copy of the linear's weight and bias for backward
+    assert.equal(component(e, 'autocast_cache'), P * 2);
+  });
+
+  it('later --set wins over earlier ones', async () => {
+    const e = await est('batch_size=2', 'batch_size=8');
+    assert.equal(e.batch_size, 8);
+  });
+});
+
+describe('estimate --gpu', () => {
+  it('replaces the config\'s card', async () => {
+    const e = json(await cli('estimate', FITS, '--gpu', 'a100-80', '--format', 'json'));
+    assert.equal(e.gpu.id, 'a100-80');
+    assert.equal(e.gpu.capacity, 80 * 1024 ** 3);
+    assert.equal(e.device_total, RESERVED + 450 * 1024 * 1024 + 8.5 * 1024 * 1024);
+  });
+
+  it('takes one card only', async () => {
+    const r = await cli('estimate', FITS, '--gpu', 't4,l4');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /E_OPTION at --gpu/);
+  });
+});
+
+describe('estimate table', () => {
+  it('fits in 120 columns, names both unit systems and ends with a verdict', async () => {
+    for (const file of [FITS, OVER, MINI]) {
+      const r = await cli('estimate', file);
+      assert.ok(widest(r.stdout) <= 120, `${file}: ${widest(r.stdout)} columns`);
+      assert.match(r.stdout, /^units: KiB, MiB, GiB = 1024, 1024\^2, 1024\^3 bytes; KB, MB, GB = 1000, 1000\^2, 1000\^3 bytes/m);
+    }
+    const r = await cli('estimate', FITS);
+    // 481,070,592 B used = 458.8 MiB = 481.1 MB; headroom 25,276,150,272 B = 23.54 GiB = 25.28 GB.
+    assert.equal(DEVICE, 481070592);
+    assert.match(r.stdout, /^verdict: FITS on NVIDIA GeForce RTX 4090 \(24 GB\): 458\.8 MiB \(481\.1 MB\) used, 23\.54 GiB \(25\.28 GB\) headroom$/m);
+    // 131,584 B of weights = 128.5 KiB = 131.6 KB
+    assert.match(r.stdout, /│ weights \(fp32\) +│ 128\.5 KiB \(131\.6 KB\) +│/);
+  });
+});
+
+describe('estimate --format markdown', () => {
+  it('writes a heading, the component table, the totals and the verdict in bold', async () => {
+    const r = await cli('estimate', FITS, '--format', 'markdown');
+    assert.equal(r.code, 0);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0]!, /^### memplan estimate: one-linear \(test\/fixtures\/fits\/config\.yaml\) on NVIDIA GeForce RTX 4090/);
+    assert.ok(lines.includes('| component | bytes | share | formula |'));
+    assert.ok(lines.includes('| weights (fp32) | 128.5 KiB (131.6 KB) | 0.0% | 32,896 params x 4 B |'));
+    assert.ok(lines.some((l) => l.startsWith('**verdict: FITS on NVIDIA GeForce RTX 4090 (24 GB)')));
+  });
+
+  it('rejects an unknown format', async () => {
+    const r = await cli('estimate', FITS, '--format', 'yaml');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /E_OPTION at --format/);
+  });
+});
+
+describe('explain', () => {
+  it('adds the dimensions, phases, blocks and saved tensors, within 120 columns', async () => {
+    const r = await cli('explain', MINI);
+    assert.equal(r.code, 0);
+    for (const heading of ['dimensions:', 'phases (the peak is the largest):', 'blocks:']) assert.ok(r.stdout.includes(`\n${heading}\n`), heading);
+    assert.match(r.stdout, /^ {2}batch=8, seq=128, d_model=128, heads=4, vocab=1,000, layers=2$/m);
+    // The encoder's attention probabilities: [batch 8, heads 4, 128, 128] x 4 B = 2 MiB, saved for backward.
+    assert.match(r.stdout, /│ encoder\[0\]\.self_attn softmax +│ \[8, 4, 128, 128\] +│ f32 +│ 2\.000 MiB \(2\.097 MB\)/);
+    assert.ok(widest(r.stdout) <= 120);
+  });
+
+  it('exits 1 over budget like estimate', async () => {
+    assert.equal((await cli('explain', OVER)).code, 1);
+  });
+});
