@@ -230,8 +230,9 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     tracer.block = index;
     tracer.noGrad = frozen;
     const paramsBefore = (tracer as Tracer).trace?.params.length ?? 0;
-    const opsBefore = (tracer as Tracer).trace?.ops.length ?? 0;
-    const inputsBefore = (tracer as Tracer).trace?.inputs.length ?? 0;
+    const traced = tracer instanceof Tracer ? tracer.trace : undefined;
+    const opsBefore = traced?.ops.length ?? 0;
+    const inputsBefore = traced?.inputs.length ?? 0;
     let chunks = 1;
     const runOnce = (input: T | undefined, scope: ReadonlyMap<string, number>, seg: boolean): T => {
       let h = input;
@@ -278,7 +279,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
     }
     tracer.noGrad = false;
     tracer.segment = undefined;
-    checkTensorSizes((tracer as Tracer).trace, opsBefore, paramsBefore, inputsBefore, path);
+    checkTensorSizes(traced, opsBefore, paramsBefore, inputsBefore, path);
     const params = ((tracer as Tracer).trace?.params ?? []).slice(paramsBefore).reduce((a, p) => a + numel(p.shape), 0);
     infos.push({ index, name, type: spec.type, repeat, params, frozen, checkpointed, chunks, chunkDim: spec.chunk?.dim });
     if (!mod.source) prev = out;
