@@ -27,7 +27,7 @@ import {
   unaryPlusDependencies,
   type MathNode,
   type EvalFunction,
-} from 'mathjs/number';
+} from '#mathjs';
 import { MemplanError } from './errors.js';
 
 /** Functions an expression may call. Everything else (including matrix, unit and string functions) is refused. */
