@@ -279,7 +279,9 @@ export class Tracer implements Builder {
 
   sdpa(q: T, k: T, v: T): T {
     const ins = this.lowp([q as TTensor, k as TTensor, v as TTensor]);
-    return this.op('sdpa', ins, { shape: shapes.matmul(q.shape, v.shape, false), dtype: this.computeType });
+    // Output [.., s_q, d_v]: softmax(q k^T) v, never q @ v (which only fits when s == d_head).
+    shapes.matmul(q.shape, k.shape, true);
+    return this.op('sdpa', ins, { shape: [...q.shape.slice(0, -1), v.shape[v.shape.length - 1]!], dtype: this.computeType });
   }
 
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
