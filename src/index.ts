@@ -10,7 +10,10 @@ export {
   assemble, normalizeRun, validateModel, BATCH_DIM,
   type ModelDescriptor, type RunConfig, type BlockSpec, type BlockInfo, type Knob,
 } from './core/model.js';
-export { estimate, type Estimate, type Component, type Preset, type PhasePeak } from './core/estimate.js';
+export {
+  estimate, traceRun, stepMemory, traceKey,
+  type Estimate, type Component, type Preset, type PhasePeak, type Traced, type StepMemory,
+} from './core/estimate.js';
 export { optimizerCost } from './core/optimizers.js';
 export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';
 export { formatBytes, gib, gb, parseSize } from './core/units.js';
