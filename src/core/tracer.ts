@@ -116,7 +116,9 @@ export class Tracer implements Builder {
   }
 
   private op(kind: OpKind, inputs: TTensor[], out: Omit<TTensor, 'id' | 'name' | 'role' | 'requiresGrad'> & { name?: string }, attrs: Record<string, unknown> = {}): TTensor {
-    const requiresGrad = !this.noGrad && inputs.some((i) => i.requiresGrad);
+    // An explicit `saved`/`loss` tensor stands for activations of the graph: kept for backward like them.
+    const explicitSaved = kind === 'tensor' && (attrs.lifetime === 'saved' || attrs.lifetime === 'loss');
+    const requiresGrad = !this.noGrad && (explicitSaved || inputs.some((i) => i.requiresGrad));
     const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...out });
     this.trace.ops.push({
       index: this.trace.ops.length,
