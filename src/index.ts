@@ -11,9 +11,14 @@ export {
   type ModelDescriptor, type RunConfig, type BlockSpec, type BlockInfo, type Knob,
 } from './core/model.js';
 export {
-  estimate, traceRun, stepMemory, traceKey,
+  estimate, traceRun, stepMemory, traceKey, buildEstimate,
   type Estimate, type Component, type Preset, type PhasePeak, type Traced, type StepMemory,
 } from './core/estimate.js';
 export { optimizerCost } from './core/optimizers.js';
 export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';
 export { formatBytes, gib, gb, parseSize } from './core/units.js';
+export {
+  recommend, maxBatch, parseAllow, accumFactor, largestComponent, SPEED,
+  type RecommendOptions, type RecommendResult, type TargetResult, type Candidate, type Target, type AllowSpec,
+  type MaxBatchResult, type KnobInfo, type Suggestion, type Setting,
+} from './core/recommend.js';

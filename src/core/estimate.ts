@@ -281,7 +281,8 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
   };
 }
 
-function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions): Estimate {
+/** The full estimate (components, formulas, notes) of a traced model under `run`. */
+export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions = {}): Estimate {
   const { model, trace, dims, blocks, sim } = t;
   const notes = [...t.notes];
   const preset = opts.preset;

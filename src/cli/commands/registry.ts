@@ -4,5 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { CommandContext } from '../main.js';
+import { registerRecommend } from './recommend.js';
 
-export function registerExtra(_program: Command, _ctx: CommandContext): void {}
+export function registerExtra(program: Command, ctx: CommandContext): void {
+  registerRecommend(program, ctx);
+}
