@@ -11,8 +11,8 @@ export {
   type ModelDescriptor, type RunConfig, type BlockSpec, type BlockInfo, type Knob,
 } from './core/model.js';
 export {
-  estimate, traceRun, stepMemory, traceKey, buildEstimate,
-  type Estimate, type Component, type Preset, type PhasePeak, type Traced, type StepMemory,
+  estimate, traceRun, stepMemory, stepTotals, traceKey, buildEstimate,
+  type Estimate, type Component, type Preset, type PhasePeak, type Traced, type StepMemory, type StepTotals,
 } from './core/estimate.js';
 export { optimizerCost } from './core/optimizers.js';
 export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';

@@ -9,7 +9,7 @@ import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
 import { optimizerCost, type OptimizerCost } from './optimizers.js';
 import { CUDA_RULES, type DeviceRules } from './runtime/pytorch-ops.js';
-import { simulatePytorch, type ActivationPeak, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
+import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
 import { bytesOf, type OpRec, type Trace, type TTensor } from './tracer.js';
 import { gib, n } from './units.js';
 import { MemplanError } from './errors.js';
@@ -170,7 +170,7 @@ export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateO
 }
 
 /** The numbers of one training step for a traced model under `run`'s cheap settings (no strings). */
-export interface StepMemory {
+export interface StepTotals {
   N: number;
   shardParams: number;
   shardGrads: number;
@@ -187,10 +187,12 @@ export interface StepMemory {
   ddpBuckets: number;
   gather: number;
   persistentNoState: number;
-  phases: PhasePeak[];
-  step1: number;
-  steady: number;
-  peak: PhasePeak;
+  /** Allocated bytes of each phase: first micro-batch (step 1, steady), later ones (0 without accumulation), optimizer step. */
+  firstStep1: number;
+  firstSteady: number;
+  laterStep1: number;
+  laterSteady: number;
+  optPhase: number;
   allocated: number;
   frag: number;
   allocatorBytes: number;
@@ -200,12 +202,20 @@ export interface StepMemory {
   deviceTotal: number;
 }
 
+export interface StepMemory extends StepTotals {
+  phases: PhasePeak[];
+  step1: number;
+  steady: number;
+  peak: PhasePeak;
+}
+
 /**
- * The cheap half: persistent terms, phases, peak, allocator and device total, as arithmetic over the
- * trace's aggregates (microseconds). estimate() and the recommend search both use it, so they give
- * the same bytes for the same config.
+ * The cheap half as plain numbers: persistent terms, the allocated bytes of each phase, the peak,
+ * allocator and device total. Arithmetic over the trace's aggregates (about a microsecond): the
+ * recommend search calls it per candidate, and stepMemory() (hence estimate()) builds on it, so
+ * both give the same bytes for the same config.
  */
-export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemory {
+export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTotals {
   const { sim, agg } = t;
   const { P, Pf, pBytes, inputs, buffers, autocast } = agg;
   const N = run.distributed.gpus;
@@ -238,15 +248,40 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
   }
   const persistentNoState = weights + master + ema + inputs + buffers + ddpBuckets;
 
-  // Phases.
+  // Phases: micro-batch 1 (no gradients yet but those built up in its backward), later micro-batches
+  // under accumulation (all gradients resident), the optimizer step; each for step 1 (no optimizer
+  // state yet) and the steady state.
+  const firstAct = sim.first.bytes + (shardGrads > 1 ? Math.ceil(sim.first.paramGrads / shardGrads) : sim.first.paramGrads);
+  const firstStep1 = persistentNoState + autocast + gather + firstAct;
+  const firstSteady = firstStep1 + state;
+  const laterStep1 = run.grad_accum > 1 ? persistentNoState + grads + autocast + gather + sim.later.bytes : 0;
+  const laterSteady = run.grad_accum > 1 ? laterStep1 + state : 0;
+  const optPhase = persistentNoState + grads + state + optTemp;
+  const allocated = checkSize(Math.max(firstSteady, laterSteady, optPhase), 'the training step');
+
+  // Allocator: reserved = allocated + fragmentation and caching allowance.
+  const frag = run.allocator.fragmentation ?? (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);
+  const allocatorBytes = run.device === 'cpu' ? 0 : Math.ceil(allocated * frag);
+  const reserved = allocated + allocatorBytes;
+  const context = preset ? preset.context_bytes + (preset.workspace_bytes ?? 0) : 0;
+  return {
+    N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather,
+    persistentNoState, firstStep1, firstSteady, laterStep1, laterSteady, optPhase, allocated, frag, allocatorBytes, reserved, context,
+    deviceTotal: reserved + context,
+  };
+}
+
+/** stepTotals plus the named phases and the one at the peak, for the breakdown. */
+export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemory {
+  const s = stepTotals(t, run, preset);
+  const { sim } = t;
   const phases: PhasePeak[] = [];
-  const actPeak = (p: ActivationPeak) => p.bytes + (shardGrads > 1 ? Math.ceil(p.paramGrads / shardGrads) : p.paramGrads);
   const mb1 = (withState: boolean): PhasePeak => ({
     name: `micro-batch 1 ${sim.first.phase}`,
     phase: sim.first.phase,
     step: withState ? 'steady' : 'step 1',
     microbatch: 'first',
-    allocated: persistentNoState + (withState ? state : 0) + autocast + gather + actPeak(sim.first),
+    allocated: withState ? s.firstSteady : s.firstStep1,
     at: sim.first.at,
   });
   phases.push(mb1(false), mb1(true));
@@ -257,28 +292,18 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
         phase: sim.later.phase,
         step: withState ? 'steady' : 'step 1',
         microbatch: 'later',
-        allocated: persistentNoState + (withState ? state : 0) + grads + autocast + gather + sim.later.bytes,
+        allocated: withState ? s.laterSteady : s.laterStep1,
         at: sim.later.at,
       });
     }
   }
-  const optPhase = persistentNoState + grads + state + optTemp;
-  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'step 1', microbatch: '-', allocated: optPhase });
-  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'steady', microbatch: '-', allocated: optPhase });
+  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'step 1', microbatch: '-', allocated: s.optPhase });
+  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'steady', microbatch: '-', allocated: s.optPhase });
   const step1 = Math.max(...phases.filter((p) => p.step === 'step 1').map((p) => p.allocated));
   const steady = Math.max(...phases.filter((p) => p.step === 'steady').map((p) => p.allocated));
   const peak = phases.reduce((best, p) => (p.allocated > best.allocated || (p.allocated === best.allocated && p.step === 'steady' && best.step !== 'steady') ? p : best));
-  const allocated = checkSize(peak.allocated, 'the training step');
-
-  // Allocator: reserved = allocated + fragmentation and caching allowance.
-  const frag = run.allocator.fragmentation ?? (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);
-  const allocatorBytes = run.device === 'cpu' ? 0 : Math.ceil(allocated * frag);
-  const reserved = allocated + allocatorBytes;
-  const context = preset ? preset.context_bytes + (preset.workspace_bytes ?? 0) : 0;
-  return {
-    N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather,
-    persistentNoState, phases, step1, steady, peak, allocated, frag, allocatorBytes, reserved, context, deviceTotal: reserved + context,
-  };
+  if (peak.allocated !== s.allocated) throw new MemplanError('E_INTERNAL', `peak phase ${peak.allocated} B differs from the step total ${s.allocated} B`);
+  return { ...s, phases, step1, steady, peak };
 }
 
 /** The full estimate (components, formulas, notes) of a traced model under `run`. */

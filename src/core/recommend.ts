@@ -9,7 +9,7 @@
  * See docs/recommend.md for the search space and the ranking.
  */
 import { MemplanError } from './errors.js';
-import { buildEstimate, stepMemory, traceKey, traceRun, type Estimate, type Preset, type StepMemory, type Traced } from './estimate.js';
+import { buildEstimate, stepTotals, traceKey, traceRun, type Estimate, type Preset, type Traced } from './estimate.js';
 import { evalValue } from './expr.js';
 import type { ModelDescriptor, OptimizerName, RunConfig, Strategy } from './model.js';
 import type { Precision } from './tracer.js';
@@ -455,7 +455,8 @@ function implMatters(r: RunConfig): boolean {
 
 interface Row {
   idx: number[];
-  mem: StepMemory;
+  allocated: number;
+  deviceTotal: number;
   headroom: number;
   speed: number;
   changes: number;
@@ -525,11 +526,11 @@ function search(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number): S
         }
         for (let i = 0; i < cheap.length; i++) cheap[i]!.apply(run, cheap[i]!.values[idx[nt + i]!]);
         if (idx[implAxis]! > 0 && !implMatters(run)) continue;
-        const mem = stepMemory(traced, run, target.preset);
+        const mem = stepTotals(traced, run, target.preset);
         evaluated++;
-        // Phases that do not depend on accumulation grow with the micro-batch: a lower bound for every larger one.
-        let bound = 0;
-        for (const p of mem.phases) if (p.microbatch !== 'later' && p.allocated > bound) bound = p.allocated;
+        // The first micro-batch and the optimizer step do not depend on accumulation, and the first grows
+        // with the micro-batch: a lower bound for every larger micro-batch of this family.
+        const bound = Math.max(mem.firstSteady, mem.optPhase);
         if (bound + (run.device === 'cpu' ? 0 : Math.ceil(bound * mem.frag)) + mem.context <= cap) anyBelow = true;
         let speed = 1;
         let changes = 0;
@@ -547,7 +548,7 @@ function search(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number): S
             }
           }
         }
-        rows.push({ idx: [...idx], mem, headroom: cap - mem.deviceTotal, speed, changes, distance, changed });
+        rows.push({ idx: idx.slice(), allocated: mem.allocated, deviceTotal: mem.deviceTotal, headroom: cap - mem.deviceTotal, speed, changes, distance, changed });
       }
       if (!anyBelow) {
         pruned += (batchOrder.length - bi - 1) * cheapCount;
@@ -590,8 +591,8 @@ function toCandidate(ctx: Ctx, s: SearchOut, r: Row, margin: number): Candidate 
     settings,
     changes_results: r.changes > 0,
     speed: Math.round(r.speed * 1000) / 1000,
-    allocated: r.mem.allocated,
-    device_total: r.mem.deviceTotal,
+    allocated: r.allocated,
+    device_total: r.deviceTotal,
     headroom: r.headroom,
     verdict: r.headroom >= margin ? 'fits' : r.headroom >= 0 ? 'tight' : 'over',
     run,
@@ -655,7 +656,7 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
     asRun.distributed.gpus = target.gpus;
     if (target.gpus > 1 && asRun.distributed.strategy === 'none') asRun.distributed.strategy = 'ddp';
     if (target.gpus === 1) asRun.distributed.strategy = 'none';
-    const asMem = stepMemory(traces.get(asRun), asRun, target.preset);
+    const asMem = stepTotals(traces.get(asRun), asRun, target.preset);
     const asHead = target.preset.capacity_bytes - asMem.deviceTotal;
     const asConfigured: Candidate = {
       batch_size: asRun.batch_size, grad_accum: asRun.grad_accum, gpus: target.gpus, settings: [], changes_results: false,
@@ -786,7 +787,7 @@ export function maxBatch(model: ModelDescriptor, run: RunConfig, target: Target,
       r.batch_size = m;
       try {
         const traced = traceRun(model, r);
-        e = { total: stepMemory(traced, r, target.preset).deviceTotal, traced, run: r };
+        e = { total: stepTotals(traced, r, target.preset).deviceTotal, traced, run: r };
       } catch (err) {
         // Past 2^53 bytes is over any card; any other error is the descriptor's and is reported.
         if (!(err instanceof MemplanError) || err.code !== 'E_TOO_LARGE') throw err;
