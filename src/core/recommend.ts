@@ -198,18 +198,25 @@ function uniq<V>(xs: V[], key: (v: V) => string = (v) => JSON.stringify(v)): V[]
   });
 }
 
-/** Trace cache shared by every search of one recommend() call. */
+/**
+ * Trace cache shared by every search of one recommend() call. It keeps only what stepTotals reads
+ * (the simulation's peaks and the aggregates), not the op list: thousands of full traces would
+ * spend the search's time in the garbage collector. full() re-traces for a breakdown.
+ */
 class Traces {
   private cache = new Map<string, Traced | MemplanError>();
   computed = 0;
   constructor(private model: ModelDescriptor) {}
   get(run: RunConfig): Traced {
-    const key = traceKey(run);
+    // fp16 and bf16 have the same sizes: one simulation serves both (fp16's master weights are a cheap term).
+    const p = run.precision === 'fp16-mixed' ? 'bf16-mixed' : run.precision === 'fp16' ? 'bf16' : run.precision;
+    const key = traceKey(p === run.precision ? run : { ...run, precision: p });
     let t = this.cache.get(key);
     if (!t) {
       try {
-        t = traceRun(this.model, run);
+        const full = traceRun(this.model, run);
         this.computed++;
+        t = { ...full, trace: undefined as never, sim: { ...full.sim, savedItems: [] }, agg: { ...full.agg, persistentTensors: [], castParams: [] } };
       } catch (e) {
         if (!(e instanceof MemplanError)) throw e;
         t = e;
@@ -219,11 +226,18 @@ class Traces {
     if (t instanceof MemplanError) throw t;
     return t;
   }
+  /** The full trace, for buildEstimate (a breakdown of one config). */
+  full(run: RunConfig): Traced {
+    this.get(run);
+    return traceRun(this.model, run);
+  }
 }
 
 /** Same activation-side simulation: the knob changed nothing for this model (e.g. sdpa without attention). */
 function sameSim(a: Traced, b: Traced): boolean {
-  return a.sim.first.bytes === b.sim.first.bytes && a.sim.later.bytes === b.sim.later.bytes && a.sim.savedTotal === b.sim.savedTotal && a.trace.ops.length === b.trace.ops.length;
+  const x = a.sim;
+  const y = b.sim;
+  return x.first.bytes === y.first.bytes && x.later.bytes === y.later.bytes && x.savedTotal === y.savedTotal && x.first.paramGrads === y.first.paramGrads && x.first.at === y.first.at;
 }
 
 interface Ctx {
@@ -494,6 +508,8 @@ function search(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number): S
   const implAxis = axes.findIndex((a) => a.knob === 'optimizer impl');
   const batchOrder = trace[0]!.values.map((_, i) => i).sort((i, j) => (trace[0]!.values[i] as BatchValue).m - (trace[0]!.values[j] as BatchValue).m);
 
+  const speedOf = axes.map((a) => a.values.map((v) => (a.speed ? a.speed(v) : 1)));
+  const distOf = axes.map((a) => a.values.map((v) => a.distance?.(v) ?? 1));
   const idx = new Array<number>(axes.length).fill(0);
   // Families: every combination of the trace axes but the micro-batch.
   const familyAxes = trace.slice(1);
@@ -537,14 +553,13 @@ function search(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number): S
         let distance = 0;
         let changed = 0;
         for (let i = 0; i < axes.length; i++) {
-          const a = axes[i]!;
-          const v = a.values[idx[i]!];
-          if (a.speed) speed *= a.speed(v);
-          if (idx[i]! > 0) {
+          const j = idx[i]!;
+          speed *= speedOf[i]![j]!;
+          if (j > 0) {
             changed++;
-            if (a.changesResults) {
+            if (axes[i]!.changesResults) {
               changes++;
-              distance += a.distance?.(v) ?? 1;
+              distance += distOf[i]![j]!;
             }
           }
         }
@@ -694,8 +709,7 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
         idx[0] = larger.i;
         const r2 = runFor(ctx, s.axes, idx);
         try {
-          const t2 = traces.get(r2);
-          const e2 = buildEstimate(t2, r2, { preset: target.preset });
+          const e2 = buildEstimate(traces.full(r2), r2, { preset: target.preset });
           const h2 = e2.headroom!;
           res.summary += h2 < 0
             ? `; ${larger.v.m} x ${larger.v.a} is over by ${gib(-h2)}: largest component ${largestComponent(e2)}`
@@ -711,7 +725,7 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
       res.closest = closest;
       let why = '';
       if (closest) {
-        const e = buildEstimate(traces.get(closest.run), closest.run, { preset: target.preset });
+        const e = buildEstimate(traces.full(closest.run), closest.run, { preset: target.preset });
         why = `; closest: ${describe(closest)}, over by ${gib(-closest.headroom)}: largest component ${largestComponent(e)}`;
       }
       res.summary = `nothing fits on ${target.preset.name}${target.gpus > 1 ? ` x ${target.gpus}` : ''} at effective batch ${E}${why}`;
