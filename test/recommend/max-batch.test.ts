@@ -16,7 +16,7 @@ function runConfigs(): string[] {
     if (!existsSync(base)) continue;
     for (const dir of readdirSync(base).sort()) {
       const d = join(base, dir);
-      if (base.endsWith('fixtures') && !['peptide-seed004', 'spectrum-tiny-card'].includes(dir)) continue;
+      if (base.endsWith('fixtures') && !['chunk-knob', 'peptide-seed004', 'spectrum-tiny-card'].includes(dir)) continue;
       let files: string[];
       try {
         files = readdirSync(d).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'));

@@ -144,6 +144,16 @@ describe('recommend: search space', () => {
     assert.ok(t.ranked.slice(firstChanging).every((c) => c.changes_results || c.headroom < t.margin));
   });
 
+  it('varies a result-preserving descriptor knob without --allow', () => {
+    const cfg = loadConfig(fixture('chunk-knob'));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 1 }], top: 1000 });
+    const chunked = r.targets[0]!.ranked.filter((c) => c.settings.some((s) => s.label === 'asv_chunk_size=16'));
+    assert.ok(chunked.length > 0);
+    assert.ok(chunked.every((c) => !c.changes_results && c.run.dims.asv_chunk_size === 16));
+    assert.deepEqual(r.knobs, [{ name: 'asv_chunk_size', values: [64, 16], changes_results: false, varied: true }]);
+    for (const c of chunked.slice(0, 5)) assert.equal(estimate(cfg.model, c.run, { preset: rtx4090() }).device_total, c.device_total);
+  });
+
   it('rejects bad input with MemplanError', () => {
     const cfg = loadConfig(fixture('peptide-seed004'));
     const targets = [{ preset: rtx4090(), gpus: 5 }];
