@@ -85,7 +85,7 @@ export interface TargetResult {
   gpus: number;
   effective_batch: number;
   margin: number;
-  /** Candidates evaluated, skipped by monotonicity (larger micro-batches of an over family), distinct traces. */
+  /** Candidates evaluated, skipped by monotonicity (larger micro-batches of an over family), invalid, and the traces computed (not those already cached by an earlier card). */
   searched: { evaluated: number; pruned: number; invalid: number; traces: number };
   fitting: number;
   ranked: Candidate[];
@@ -661,7 +661,9 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
     }
     const perGpu = E / target.gpus;
     const margin = marginBytes(opts, target.preset);
+    const tracesBefore = traces.computed;
     const s = search(ctx, target, allow, perGpu);
+    const tracesUsed = traces.computed - tracesBefore;
     const ranked = rank(s.rows, margin);
     const fitting = ranked.filter((r) => r.headroom >= 0).length;
     const cands = ranked.slice(0, top).map((r) => toCandidate(ctx, s, r, margin));
@@ -687,7 +689,7 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
       gpus: target.gpus,
       effective_batch: E,
       margin,
-      searched: { evaluated: s.evaluated, pruned: s.pruned, invalid: s.invalid, traces: 0 },
+      searched: { evaluated: s.evaluated, pruned: s.pruned, invalid: s.invalid, traces: tracesUsed },
       fitting,
       ranked: cands,
       as_configured: asConfigured,
@@ -733,7 +735,6 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
     }
     return res;
   });
-  for (const t of targets) t.searched.traces = traces.computed;
   return { model: model.name, knobs: ctx.knobInfo, targets, fits: targets.some((t) => t.fitting > 0) };
 }
 
