@@ -147,10 +147,12 @@ export function parseAllow(spec: string): AllowSpec {
   return { key, values };
 }
 
-/** One knob of the search: its values (index 0 is the config's own), how each applies to a run. */
+/**
+ * One knob of the search: its values (index 0 is the config's own), how each applies to a run.
+ * buildAxes returns the knobs that change the trace and the cheap ones in separate lists.
+ */
 interface Axis<V = unknown> {
   knob: string;
-  trace: boolean;
   changesResults: boolean;
   note?: string;
   values: V[];
@@ -291,7 +293,6 @@ function dimAxis(ctx: Ctx, name: string, values: number[], changesResults: boole
   const cur = ctx.baseTraced.dims.get(name)!;
   return {
     knob: name,
-    trace: true,
     changesResults,
     note,
     values: uniq([cur, ...values]),
@@ -332,7 +333,6 @@ function buildAxes(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number)
   const baseIdx = batchVals.findIndex((b) => b.m === base.batch_size && b.a === base.grad_accum);
   const batch: Axis<BatchValue> = {
     knob: 'micro-batch',
-    trace: true,
     changesResults: false,
     values: baseIdx >= 0 ? [batchVals[baseIdx]!, ...batchVals.filter((_, i) => i !== baseIdx)] : batchVals,
     apply: (run, v) => {
@@ -375,7 +375,7 @@ function buildAxes(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number)
     // A card without bf16 cannot run the bf16 variants.
     const ok = vals.filter((v) => !(v.startsWith('bf16') && target.preset.bf16 === false));
     trace.push({
-      knob: 'precision', trace: true, changesResults: true, values: uniq([base.precision, ...ok]),
+      knob: 'precision', changesResults: true, values: uniq([base.precision, ...ok]),
       apply: (r, v) => { r.precision = v as Precision; },
       label: (v) => String(v),
       distance: (v) => (v === base.precision ? 0 : 1),
@@ -384,13 +384,13 @@ function buildAxes(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number)
 
   const ckAlts: RunConfig['checkpointing'][] = base.checkpointing === true ? [true, false] : Array.isArray(base.checkpointing) ? [base.checkpointing, true, false] : [false, true];
   trace.push(live(ctx, {
-    knob: 'checkpointing', trace: true, changesResults: false, values: ckAlts,
+    knob: 'checkpointing', changesResults: false, values: ckAlts,
     apply: (r, v) => { r.checkpointing = v as RunConfig['checkpointing']; },
     label: (v) => (v === false ? 'no checkpointing' : v === true ? 'checkpointing' : `checkpointing ${(v as string[]).join(',')}`),
     speed: (v) => (v === false ? 1 : SPEED.recompute),
   }) as Axis);
   trace.push(live(ctx, {
-    knob: 'attention', trace: true, changesResults: false, values: base.attention === 'eager' ? ['eager', 'sdpa'] : ['sdpa', 'eager'],
+    knob: 'attention', changesResults: false, values: base.attention === 'eager' ? ['eager', 'sdpa'] : ['sdpa', 'eager'],
     apply: (r, v) => { r.attention = v as RunConfig['attention']; },
     label: (v) => `${v} attention`,
   }) as Axis);
@@ -411,19 +411,19 @@ function buildAxes(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number)
     }
   }
   cheap.push({
-    knob: 'optimizer', trace: false, changesResults: true, values: uniq(optTypes),
+    knob: 'optimizer', changesResults: true, values: uniq(optTypes),
     apply: (r, v) => { r.optimizer.type = v as OptimizerName; },
     label: (v) => String(v),
     distance: (v) => (v === base.optimizer.type ? 0 : 1),
   });
   cheap.push({
-    knob: 'optimizer impl', trace: false, changesResults: false, values: uniq([base.optimizer.impl, 'fused', 'foreach']),
+    knob: 'optimizer impl', changesResults: false, values: uniq([base.optimizer.impl, 'fused', 'foreach']),
     apply: (r, v) => { r.optimizer.impl = v as RunConfig['optimizer']['impl']; },
     label: (v) => `${v} optimizer`,
   });
   if (base.ema.enabled) {
     cheap.push({
-      knob: 'ema', trace: false, changesResults: false, values: base.ema.device === 'gpu' ? ['gpu', 'cpu'] : ['cpu', 'gpu'],
+      knob: 'ema', changesResults: false, values: base.ema.device === 'gpu' ? ['gpu', 'cpu'] : ['cpu', 'gpu'],
       apply: (r, v) => { r.ema.device = v as 'gpu' | 'cpu'; },
       label: (v) => `EMA on ${String(v).toUpperCase()}`,
       speed: (v) => (v === 'cpu' ? SPEED.emaCpu : 1),
@@ -431,7 +431,7 @@ function buildAxes(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number)
   }
   if (base.allocator.fragmentation === undefined) {
     cheap.push({
-      knob: 'expandable_segments', trace: false, changesResults: false, values: uniq([base.allocator.expandable_segments, true]),
+      knob: 'expandable_segments', changesResults: false, values: uniq([base.allocator.expandable_segments, true]),
       apply: (r, v) => { r.allocator.expandable_segments = v as boolean; },
       label: (v) => (v ? 'expandable_segments' : 'no expandable_segments'),
     });
@@ -445,7 +445,7 @@ function buildAxes(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number)
     shards = [{ strategy: 'none', bucket_view: base.distributed.bucket_view }];
   }
   cheap.push({
-    knob: 'sharding', trace: false, changesResults: false, values: shards,
+    knob: 'sharding', changesResults: false, values: shards,
     apply: (r, v) => {
       const s = v as Shard;
       r.distributed.strategy = s.strategy;
