@@ -10,7 +10,10 @@ export {
   assemble, normalizeRun, validateModel, BATCH_DIM,
   type ModelDescriptor, type RunConfig, type BlockSpec, type BlockInfo, type Knob,
 } from './core/model.js';
-export { estimate, type Estimate, type Component, type Preset, type PhasePeak } from './core/estimate.js';
+export {
+  estimate, traceRun, stepMemory, stepTotals, traceKey, buildEstimate,
+  type Estimate, type Component, type Preset, type PhasePeak, type Traced, type StepMemory, type StepTotals,
+} from './core/estimate.js';
 export { optimizerCost } from './core/optimizers.js';
 export { validate, modelSchema, runSchema, presetSchema } from './core/schema.js';
 export { formatBytes, gib, gb, parseSize } from './core/units.js';
@@ -23,3 +26,8 @@ export { estimateTfjs, predictTfjs, type TfjsPrediction } from './core/estimate-
 export { simulateTfjs, type TfjsRun, type TfjsStep } from './core/runtime/tfjs-sim.js';
 /** The TensorFlow.js probe (loads TensorFlow.js on first use only). */
 export { probe, verify, type ProbeResult, type ProbeOptions } from './probe/probe.js';
+export {
+  recommend, maxBatch, parseAllow, accumFactor, largestComponent, SPEED,
+  type RecommendOptions, type RecommendResult, type TargetResult, type Candidate, type Target, type AllowSpec,
+  type MaxBatchResult, type KnobInfo, type Suggestion, type Setting,
+} from './core/recommend.js';

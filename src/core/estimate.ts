@@ -8,10 +8,10 @@
 import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
 import { estimateTfjs } from './estimate-tfjs.js';
-import { optimizerCost } from './optimizers.js';
+import { optimizerCost, type OptimizerCost } from './optimizers.js';
 import { CUDA_RULES, type DeviceRules } from './runtime/pytorch-ops.js';
-import { simulatePytorch, type ActivationPeak, type SavedItem } from './runtime/pytorch-sim.js';
-import { bytesOf, type Trace } from './tracer.js';
+import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
+import { bytesOf, type OpRec, type Trace, type TTensor } from './tracer.js';
 import { gib, n } from './units.js';
 import { MemplanError } from './errors.js';
 
@@ -104,73 +104,188 @@ function checkSize(bytes: number, what: string): number {
   return bytes;
 }
 
-export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
-  if (run.runtime === 'tfjs') return estimateTfjs(model, run, opts);
+/**
+ * The expensive half of an estimate: the model traced and its activations simulated. It depends only
+ * on the run settings traceKey() lists, so a search over many configs computes it once per distinct
+ * combination and evaluates the cheap terms (optimizer, accumulation, EMA, sharding, allocator,
+ * card) per candidate with stepMemory().
+ */
+export interface Traced {
+  model: ModelDescriptor;
+  trace: Trace;
+  dims: Map<string, number>;
+  blocks: BlockInfo[];
+  notes: string[];
+  sim: SimResult;
+  /** Aggregates of the trace the cheap terms need, computed once. */
+  agg: {
+    trainable: TTensor[];
+    P: number;
+    Pf: number;
+    pBytes: number;
+    inputs: number;
+    buffers: number;
+    persistentTensors: OpRec[];
+    castParams: OpRec[];
+    autocast: number;
+    /** Params of the largest block unit (one repeat): what FSDP/ZeRO-3 gathers at once. */
+    largestUnitParams: number;
+  };
+  /** Optimizer costs by type/impl/state dtype/weight decay (they walk the parameter list). */
+  optCache: Map<string, OptimizerCost>;
+}
+
+/** The run settings that change the trace or its simulation; every other setting is a cheap term. */
+export function traceKey(run: RunConfig): string {
+  return JSON.stringify([run.batch_size, run.precision, run.attention, run.checkpointing, run.device, run.runtime, run.dims]);
+}
+
+/** Assembles the model for this run and simulates one PyTorch micro-batch: the costly part. */
+export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
+  if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
   const { trace, dims, blocks, notes } = assemble(model, run);
   const dev: DeviceRules = run.device === 'cpu' ? { dropoutMask: 'f32' } : CUDA_RULES;
   const sim = simulatePytorch(trace, dev, model.blocks.length);
-  return buildEstimate(model, run, trace, dims, blocks, notes, sim, opts);
-}
-
-function buildEstimate(
-  model: ModelDescriptor,
-  run: RunConfig,
-  trace: Trace,
-  dims: Map<string, number>,
-  blocks: BlockInfo[],
-  notesIn: string[],
-  sim: ReturnType<typeof simulatePytorch>,
-  opts: EstimateOptions,
-): Estimate {
-  const notes = [...notesIn];
-  const preset = opts.preset;
-  const N = run.distributed.gpus;
-  const strat = run.distributed.strategy;
   const trainable = trace.params.filter((p) => p.requiresGrad);
   const frozen = trace.params.filter((p) => !p.requiresGrad);
-  const P = sum(trainable.map((p) => numel(p.shape)));
-  const Pf = sum(frozen.map((p) => numel(p.shape)));
-  const pBytes = DTYPE_BYTES[trainable[0]?.dtype ?? frozen[0]?.dtype ?? 'f32'];
+  const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
+  const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
+  return {
+    model, trace, dims, blocks, notes, sim,
+    agg: {
+      trainable,
+      P: sum(trainable.map((p) => numel(p.shape))),
+      Pf: sum(frozen.map((p) => numel(p.shape))),
+      pBytes: DTYPE_BYTES[trainable[0]?.dtype ?? frozen[0]?.dtype ?? 'f32'],
+      inputs: sum(trace.inputs.map(bytesOf)),
+      buffers: sum(persistentTensors.map((o) => bytesOf(o.output))),
+      persistentTensors,
+      castParams,
+      autocast: sum(castParams.map((o) => bytesOf(o.output))),
+      largestUnitParams: Math.max(0, ...blocks.filter((b) => b.repeat > 0).map((b) => b.params / b.repeat)),
+    },
+    optCache: new Map(),
+  };
+}
+
+export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
+  if (run.runtime === 'tfjs') return estimateTfjs(model, run, opts);
+  return buildEstimate(traceRun(model, run), run, opts);
+}
+
+/** The numbers of one training step for a traced model under `run`'s cheap settings (no strings). */
+export interface StepTotals {
+  N: number;
+  shardParams: number;
+  shardGrads: number;
+  shardState: number;
+  pureLowp: boolean;
+  weights: number;
+  master: number;
+  grads: number;
+  opt: OptimizerCost;
+  state: number;
+  optTemp: number;
+  emaB: number;
+  ema: number;
+  ddpBuckets: number;
+  gather: number;
+  persistentNoState: number;
+  /** Allocated bytes of each phase: first micro-batch (step 1, steady), later ones (0 without accumulation), optimizer step. */
+  firstStep1: number;
+  firstSteady: number;
+  laterStep1: number;
+  laterSteady: number;
+  optPhase: number;
+  allocated: number;
+  frag: number;
+  allocatorBytes: number;
+  reserved: number;
+  /** CUDA context + workspaces of the card (0 without one). */
+  context: number;
+  deviceTotal: number;
+}
+
+export interface StepMemory extends StepTotals {
+  phases: PhasePeak[];
+  step1: number;
+  steady: number;
+  peak: PhasePeak;
+}
+
+/**
+ * The cheap half as plain numbers: persistent terms, the allocated bytes of each phase, the peak,
+ * allocator and device total. Arithmetic over the trace's aggregates (about a microsecond): the
+ * recommend search calls it per candidate, and stepMemory() (hence estimate()) builds on it, so
+ * both give the same bytes for the same config.
+ */
+export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTotals {
+  const { sim, agg } = t;
+  const { P, Pf, pBytes, inputs, buffers, autocast } = agg;
+  const N = run.distributed.gpus;
+  const strat = run.distributed.strategy;
   const pureLowp = run.precision === 'bf16' || run.precision === 'fp16';
   const stateB = pureLowp ? pBytes : 4;
   const shardParams = strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardGrads = strat === 'zero2' || strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardState = strat === 'none' || strat === 'ddp' ? 1 : N;
-  const sh = (k: number) => (k > 1 ? ` / ${k} GPUs` : '');
 
   // Persistent terms.
   const weights = checkSize(Math.ceil(((P + Pf) * pBytes) / shardParams), 'the weights');
-  const weightsF = `${n(P + Pf)} params x ${pBytes} B${sh(shardParams)}${Pf ? ` (${n(Pf)} frozen)` : ''}`;
   const master = run.precision === 'fp16' ? Math.ceil((P * 4) / shardState) : 0;
   const grads = Math.ceil((P * pBytes) / shardGrads);
-  const opt = optimizerCost(run.optimizer.type, run.optimizer.impl, trainable, stateB, run.optimizer.weight_decay);
+  const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}`;
+  let opt = t.optCache.get(optKey);
+  if (!opt) {
+    opt = optimizerCost(run.optimizer.type, run.optimizer.impl, agg.trainable, stateB, run.optimizer.weight_decay);
+    t.optCache.set(optKey, opt);
+  }
   const state = Math.ceil(opt.stateBytes / shardState);
   const optTemp = Math.ceil(opt.stepTempBytes / shardState);
   const emaB = DTYPE_BYTES[run.ema.dtype];
   const ema = run.ema.enabled && run.ema.device === 'gpu' ? Math.ceil((P * emaB) / shardParams) : 0;
-  const inputs = sum(trace.inputs.map(bytesOf));
-  const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
-  const buffers = sum(persistentTensors.map((o) => bytesOf(o.output)));
-  const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
-  const autocast = sum(castParams.map((o) => bytesOf(o.output)));
   const ddpBuckets = strat === 'ddp' && N > 1 && !run.distributed.bucket_view ? grads : 0;
   let gather = 0;
   if (shardParams > 1) {
     // One unit (block) gathered in full, plus `prefetch` more in flight.
-    const largestUnit = Math.max(0, ...blocks.filter((b) => b.repeat > 0).map((b) => (b.params / b.repeat) * pBytes));
-    gather = Math.ceil(largestUnit * (1 + run.distributed.prefetch));
+    gather = Math.ceil(agg.largestUnitParams * pBytes * (1 + run.distributed.prefetch));
   }
   const persistentNoState = weights + master + ema + inputs + buffers + ddpBuckets;
 
-  // Phases.
+  // Phases: micro-batch 1 (no gradients yet but those built up in its backward), later micro-batches
+  // under accumulation (all gradients resident), the optimizer step; each for step 1 (no optimizer
+  // state yet) and the steady state.
+  const firstAct = sim.first.bytes + (shardGrads > 1 ? Math.ceil(sim.first.paramGrads / shardGrads) : sim.first.paramGrads);
+  const firstStep1 = persistentNoState + autocast + gather + firstAct;
+  const firstSteady = firstStep1 + state;
+  const laterStep1 = run.grad_accum > 1 ? persistentNoState + grads + autocast + gather + sim.later.bytes : 0;
+  const laterSteady = run.grad_accum > 1 ? laterStep1 + state : 0;
+  const optPhase = persistentNoState + grads + state + optTemp;
+  const allocated = checkSize(Math.max(firstSteady, laterSteady, optPhase), 'the training step');
+
+  // Allocator: reserved = allocated + fragmentation and caching allowance.
+  const frag = run.allocator.fragmentation ?? (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);
+  const allocatorBytes = run.device === 'cpu' ? 0 : Math.ceil(allocated * frag);
+  const reserved = allocated + allocatorBytes;
+  const context = preset ? preset.context_bytes + (preset.workspace_bytes ?? 0) : 0;
+  return {
+    N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather,
+    persistentNoState, firstStep1, firstSteady, laterStep1, laterSteady, optPhase, allocated, frag, allocatorBytes, reserved, context,
+    deviceTotal: reserved + context,
+  };
+}
+
+/** stepTotals plus the named phases and the one at the peak, for the breakdown. */
+export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemory {
+  const s = stepTotals(t, run, preset);
+  const { sim } = t;
   const phases: PhasePeak[] = [];
-  const actPeak = (p: ActivationPeak) => p.bytes + (shardGrads > 1 ? Math.ceil(p.paramGrads / shardGrads) : p.paramGrads);
   const mb1 = (withState: boolean): PhasePeak => ({
     name: `micro-batch 1 ${sim.first.phase}`,
     phase: sim.first.phase,
     step: withState ? 'steady' : 'step 1',
     microbatch: 'first',
-    allocated: persistentNoState + (withState ? state : 0) + autocast + gather + actPeak(sim.first),
+    allocated: withState ? s.firstSteady : s.firstStep1,
     at: sim.first.at,
   });
   phases.push(mb1(false), mb1(true));
@@ -181,18 +296,31 @@ function buildEstimate(
         phase: sim.later.phase,
         step: withState ? 'steady' : 'step 1',
         microbatch: 'later',
-        allocated: persistentNoState + (withState ? state : 0) + grads + autocast + gather + sim.later.bytes,
+        allocated: withState ? s.laterSteady : s.laterStep1,
         at: sim.later.at,
       });
     }
   }
-  const optPhase = persistentNoState + grads + state + optTemp;
-  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'step 1', microbatch: '-', allocated: optPhase });
-  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'steady', microbatch: '-', allocated: optPhase });
+  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'step 1', microbatch: '-', allocated: s.optPhase });
+  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'steady', microbatch: '-', allocated: s.optPhase });
   const step1 = Math.max(...phases.filter((p) => p.step === 'step 1').map((p) => p.allocated));
   const steady = Math.max(...phases.filter((p) => p.step === 'steady').map((p) => p.allocated));
   const peak = phases.reduce((best, p) => (p.allocated > best.allocated || (p.allocated === best.allocated && p.step === 'steady' && best.step !== 'steady') ? p : best));
-  const allocated = checkSize(peak.allocated, 'the training step');
+  if (peak.allocated !== s.allocated) throw new MemplanError('E_INTERNAL', `peak phase ${peak.allocated} B differs from the step total ${s.allocated} B`);
+  return { ...s, phases, step1, steady, peak };
+}
+
+/** The full estimate (components, formulas, notes) of a traced model under `run`. */
+export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions = {}): Estimate {
+  const { model, trace, dims, blocks, sim } = t;
+  const notes = [...t.notes];
+  const preset = opts.preset;
+  const m = stepMemory(t, run, preset);
+  const { N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather, peak, allocated } = m;
+  const { P, Pf, pBytes, inputs, buffers, autocast, persistentTensors, castParams } = t.agg;
+  const strat = run.distributed.strategy;
+  const sh = (k: number) => (k > 1 ? ` / ${k} GPUs` : '');
+  const weightsF = `${n(P + Pf)} params x ${pBytes} B${sh(shardParams)}${Pf ? ` (${n(Pf)} frozen)` : ''}`;
 
   // Components alive at the peak.
   const comps: Component[] = [];
@@ -242,10 +370,7 @@ function buildEstimate(
     throw new MemplanError('E_INTERNAL', `components sum to ${allocSum} B but the peak is ${allocated} B`);
   }
 
-  // Allocator: reserved = allocated + fragmentation and caching allowance.
-  const frag = run.allocator.fragmentation ?? (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);
-  const allocatorBytes = run.device === 'cpu' ? 0 : Math.ceil(allocated * frag);
-  const reserved = allocated + allocatorBytes;
+  const { frag, allocatorBytes, reserved } = m;
   if (allocatorBytes > 0) {
     add(
       'allocator',
@@ -255,10 +380,9 @@ function buildEstimate(
       'reserved',
     );
   }
-  let deviceTotal = reserved;
+  const deviceTotal = m.deviceTotal;
   if (preset) {
-    const ctx = preset.context_bytes + (preset.workspace_bytes ?? 0);
-    deviceTotal += ctx;
+    const ctx = m.context;
     add(
       'cuda_context',
       preset.kind === 'host' ? 'process baseline' : 'CUDA context + workspaces',
@@ -287,9 +411,9 @@ function buildEstimate(
     blocks: blocks.map((b, i) => ({ ...b, saved_bytes: sim.savedByBlock[i] ?? 0 })),
     components: comps,
     peak,
-    phases,
-    step1_allocated: step1,
-    steady_allocated: steady,
+    phases: m.phases,
+    step1_allocated: m.step1,
+    steady_allocated: m.steady,
     allocated,
     reserved,
     device_total: deviceTotal,

@@ -1,0 +1,11 @@
+import { estimate, assemble, normalizeRun } from './dist/src/index.js';
+import { simulatePytorch } from './dist/src/core/runtime/pytorch-sim.js';
+import { CUDA_RULES } from './dist/src/core/runtime/pytorch-ops.js';
+import * as yaml from 'js-yaml';
+import { readFileSync } from 'node:fs';
+const model = yaml.load(readFileSync('models/mini-transformer/model.yaml','utf8'));
+const run = normalizeRun({model:'x', batch_size: 8});
+const a = assemble(model, run);
+let t=performance.now(); for (let i=0;i<2000;i++) simulatePytorch(a.trace, CUDA_RULES, 4); console.log('sim ms', (performance.now()-t)/2000);
+t=performance.now(); for (let i=0;i<2000;i++) assemble(model, {...run, batch_size: 8+i}); console.log('assemble ms', (performance.now()-t)/2000);
+t=performance.now(); for (let i=0;i<2000;i++) estimate(model, {...run, batch_size: 8+i}); console.log('est ms', (performance.now()-t)/2000);

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { accumFactor, estimate, parseAllow, recommend, type Preset } from '../../src/index.js';
+import { getPreset, loadConfig } from '../../src/cli/load.js';
+import { applySets } from '../../src/cli/options.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name, 'config.yaml');
+const rtx4090 = () => getPreset('rtx-4090');
+
+// RTX 4090 preset: capacity 24564 MiB, context 450 MiB, cuBLAS workspace 8.5 MiB.
+const CAP_4090 = 24564 * 1024 * 1024;
+const CTX_4090 = 450 * 1024 * 1024 + 8.5 * 1024 * 1024;
+
+// Seed 004 fixture, per sample: recurrent core 14 steps x 5 layers x 40 tokens x 512 x 17 elements x 2 B,
+// spectrum loss 2 x 100 peaks x 20000 bins x 4 B. Persistent in the forward of a steady step:
+// fp32 weights + fp32 EMA + AdamW m and v = 12.5M x (4 + 4 + 8) B.
+const CORE = 14 * 5 * 40 * 512 * 17 * 2;
+const SPECTRUM = 2 * 100 * 20000 * 4;
+const PERSISTENT = 12_500_000 * (4 + 4 + 8);
+const device = (allocated: number, frag = 0.1) => allocated + Math.ceil(allocated * frag) + CTX_4090;
+
+describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
+  it('memplan says 96 x 1 fits: the guide counted 12.5M params as 1.5 GB', () => {
+    const cfg = loadConfig(fixture('peptide-seed004'));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 1 }], effectiveBatch: 96 });
+    const t = r.targets[0]!;
+    // Why the seed's "96 x 1: OOM" does not follow from its own numbers: 12.5M x 2 B x 2 is 50 MB, not
+    // 1.5 GB; m and v are 12.5M x 8 B = 100 MB, not 3 GB; EMA 50 MB, not 750 MB. With its own activation
+    // ("2-3 GB" at 48) and spectrum ("~800 MB" at 48) figures doubled for 96, the step needs ~6.4 GB:
+    const allocated96 = PERSISTENT + 96 * (CORE + SPECTRUM);
+    assert.equal(allocated96, 200_000_000 + 4_679_270_400 + 1_536_000_000);
+    assert.equal(t.as_configured.device_total, device(allocated96));
+    assert.ok(t.as_configured.headroom > 16 * 2 ** 30, 'about 17 GiB to spare on a 24 GiB card');
+    // So no accumulation is needed and the top choice is the config as given.
+    assert.equal(t.best!.batch_size, 96);
+    assert.equal(t.best!.grad_accum, 1);
+    assert.deepEqual(t.best!.settings, []);
+    assert.equal(t.best!.device_total, device(allocated96));
+    assert.match(t.summary, /^96 x 1 fits with .* headroom; no accumulation needed$/);
+    // 48 x 2 fits too: later micro-batch = persistent + gradients 12.5M x 4 B + 48 samples.
+    const row48 = t.ranked.find((c) => c.batch_size === 48 && c.settings.length === 0)!;
+    assert.equal(row48.device_total, device(PERSISTENT + 50_000_000 + 48 * (CORE + SPECTRUM)));
+    // The descriptor's result-changing knob and its warning are reported, not varied.
+    const bins = r.knobs.find((k) => k.name === 'bins')!;
+    assert.deepEqual(bins, { name: 'bins', values: [20000, 10000, 7500], changes_results: true, note: "don't reduce spectrum resolution: hurts quality (seed 004)", varied: false });
+    assert.ok(t.ranked.every((c) => !c.changes_results));
+  });
+
+  it('with 5x the activations (seq 200, a longer-peptide curriculum stage) 96 x 1 is rejected and 48 x 2 recommended', () => {
+    const cfg = loadConfig(fixture('peptide-seed004'), (raw) => applySets(raw, ['seq=200']));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 1 }], effectiveBatch: 96 });
+    const t = r.targets[0]!;
+    const core = CORE * 5;
+    const over96 = device(PERSISTENT + 96 * (core + SPECTRUM)) - CAP_4090;
+    assert.equal(-t.as_configured.headroom, over96);
+    assert.ok(over96 > 2 * 2 ** 30);
+    // Not even expandable_segments (2% instead of 10%) or EMA on the CPU (-50 MB) saves 96 x 1.
+    assert.ok(device(PERSISTENT - 50_000_000 + 96 * (core + SPECTRUM), 0.02) > CAP_4090);
+    assert.ok(t.ranked.every((c) => c.batch_size < 96));
+    const best = t.best!;
+    assert.equal(best.batch_size, 48);
+    assert.equal(best.grad_accum, 2);
+    assert.deepEqual(best.settings, []);
+    assert.equal(best.speed, Math.round(accumFactor(2) * 1000) / 1000);
+    // Later micro-batch of 48 x 2: persistent + gradients + 48 samples of activations.
+    const alloc48 = PERSISTENT + 50_000_000 + 48 * (core + SPECTRUM);
+    assert.equal(best.device_total, device(alloc48));
+    assert.equal(best.headroom, CAP_4090 - device(alloc48));
+    assert.match(t.summary, /^48 x 2 fits with .* headroom; 96 x 1 is over by .*: largest component saved activations/);
+  });
+});
+
+describe('recommend: result-changing knobs', () => {
+  // A test-only card: 25 MB, no context. 1M params x (4 + 8) B = 12 MB with AdamW, spectrum 16 MB at batch 1.
+  const tiny: Preset = { id: 'tiny', name: 'tiny card', kind: 'gpu', capacity_bytes: 25_000_000, context_bytes: 0, source: 'test' };
+  const STATE = 12_000_000;
+
+  it('nothing fits: reports the closest and which not-yet-allowed knob would fit, with its note', () => {
+    const cfg = loadConfig(fixture('spectrum-tiny-card'));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: tiny, gpus: 1 }] });
+    const t = r.targets[0]!;
+    assert.equal(r.fits, false);
+    assert.equal(t.fitting, 0);
+    // Closest: expandable_segments (2% allowance) on 12 MB + 16 MB.
+    const closest = 28_000_000 + 560_000;
+    assert.equal(t.closest!.device_total, closest);
+    assert.ok(t.closest!.settings.some((s) => s.label === 'expandable_segments'));
+    assert.match(t.summary, /^nothing fits on tiny card at effective batch 1; closest: 1 x 1/);
+    const bins = t.suggestions.find((s) => s.allow.startsWith('--allow bins'))!;
+    assert.equal(bins.note, "don't reduce spectrum resolution: hurts quality");
+    // bins 10000 halves the spectrum: 12 MB + 8 MB = 20 MB, + 10% = 22 MB: 3 MB headroom, the smallest change.
+    assert.equal(bins.best.device_total, 22_000_000);
+    assert.deepEqual(bins.best.settings.map((s) => s.label), ['bins=10000']);
+    // 8-bit AdamW: m and v 2 x 1M x 1 B + absmax 2 x ceil(1M / 256) x 4 B; with expandable_segments it is safe.
+    const eight = t.suggestions.find((s) => s.allow === '--allow optimizer=adamw-8bit')!;
+    const alloc8 = 4_000_000 + 2_000_000 + 2 * Math.ceil(1_000_000 / 256) * 4 + 16_000_000;
+    assert.equal(eight.best.device_total, alloc8 + Math.ceil(alloc8 * 0.02));
+  });
+
+  it('varies an allowed knob, marks it as changing results and prefers the smallest change', () => {
+    const cfg = loadConfig(fixture('spectrum-tiny-card'));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: tiny, gpus: 1 }], allow: [parseAllow('bins=5000..20000')] });
+    const t = r.targets[0]!;
+    assert.equal(r.fits, true);
+    assert.equal(t.best!.device_total, STATE + 8_000_000 + 2_000_000);
+    assert.equal(t.best!.changes_results, true);
+    assert.deepEqual(t.best!.settings, [{ knob: 'bins', label: 'bins=10000', changesResults: true, note: "don't reduce spectrum resolution: hurts quality" }]);
+    assert.equal(r.knobs[0]!.varied, true);
+  });
+});
+
+describe('recommend: search space', () => {
+  it('splits the effective batch over GPUs and varies sharding', () => {
+    const cfg = loadConfig(fixture('peptide-seed004'));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 2 }], effectiveBatch: 96, top: 1000 });
+    const t = r.targets[0]!;
+    assert.ok(t.ranked.every((c) => c.gpus === 2 && c.batch_size * c.grad_accum === 48));
+    const shard = new Set(t.ranked.flatMap((c) => c.settings.filter((s) => s.knob === 'sharding').map((s) => s.label)));
+    assert.deepEqual([...shard].sort(), ['ddp bucket_view', 'fsdp/zero3', 'zero1', 'zero2']);
+    // 48 x 1 per GPU with DDP as configured (no other change ranks first): DDP's gradient buckets are a
+    // second copy of the gradients (12.5M x 4 B) allocated when the model is wrapped, so alive in forward too.
+    const top = t.best!;
+    assert.equal(top.batch_size, 48);
+    assert.deepEqual(top.settings, []);
+    assert.equal(top.device_total, device(PERSISTENT + 50_000_000 + 48 * (CORE + SPECTRUM)));
+    const bv = t.ranked.find((c) => c.batch_size === 48 && c.settings.length === 1 && c.settings[0]!.label === 'ddp bucket_view')!;
+    assert.equal(bv.device_total, device(PERSISTENT + 48 * (CORE + SPECTRUM)));
+  });
+
+  it('every candidate agrees with estimate() of its run config', () => {
+    const cfg = loadConfig(join(ROOT, 'models', 'mini-transformer', 'config.yaml'));
+    const preset = rtx4090();
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset, gpus: 2 }], effectiveBatch: 32, top: 1000, allow: [parseAllow('precision=bf16-mixed')] });
+    const t = r.targets[0]!;
+    // 5 micro-batches x checkpointing 2 x attention 2 x precision 2 x optimizer impl 2 x expandable 2 x sharding 5.
+    assert.equal(t.ranked.length, 5 * 2 * 2 * 2 * 2 * 2 * 5);
+    for (const c of t.ranked) assert.equal(estimate(cfg.model, c.run, { preset }).device_total, c.device_total);
+    assert.ok(t.ranked.some((c) => c.settings.some((s) => s.label === 'bf16-mixed' && s.changesResults)));
+    const firstChanging = t.ranked.findIndex((c) => c.changes_results);
+    assert.ok(t.ranked.slice(0, firstChanging).every((c) => !c.changes_results && c.headroom >= t.margin), 'safe result-preserving configs first');
+    assert.ok(t.ranked.slice(firstChanging).every((c) => c.changes_results || c.headroom < t.margin));
+  });
+
+  it('varies a result-preserving descriptor knob without --allow', () => {
+    const cfg = loadConfig(fixture('chunk-knob'));
+    const r = recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 1 }], top: 1000 });
+    const chunked = r.targets[0]!.ranked.filter((c) => c.settings.some((s) => s.label === 'asv_chunk_size=16'));
+    assert.ok(chunked.length > 0);
+    assert.ok(chunked.every((c) => !c.changes_results && c.run.dims.asv_chunk_size === 16));
+    assert.deepEqual(r.knobs, [{ name: 'asv_chunk_size', values: [64, 16], changes_results: false, varied: true }]);
+    for (const c of chunked.slice(0, 5)) assert.equal(estimate(cfg.model, c.run, { preset: rtx4090() }).device_total, c.device_total);
+  });
+
+  it('rejects bad input with MemplanError', () => {
+    const cfg = loadConfig(fixture('peptide-seed004'));
+    const targets = [{ preset: rtx4090(), gpus: 5 }];
+    assert.throws(() => recommend(cfg.model, cfg.run, { targets, effectiveBatch: 96 }), { code: 'E_OPTION', message: /does not divide over 5 GPUs/ });
+    assert.throws(() => recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 1 }], allow: [parseAllow('nope=1..4')] }), { code: 'E_OPTION' });
+    assert.throws(() => parseAllow('bins=9..3'), { code: 'E_OPTION' });
+    assert.deepEqual(parseAllow('token_limit=256..1024'), { key: 'token_limit', range: [256, 1024] });
+    assert.deepEqual(parseAllow('precision=bf16-mixed,fp16-mixed'), { key: 'precision', values: ['bf16-mixed', 'fp16-mixed'] });
+  });
+});
