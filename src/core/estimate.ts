@@ -152,7 +152,13 @@ function buildEstimate(
   const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
   const buffers = sum(persistentTensors.map((o) => bytesOf(o.output)));
   const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
-  const autocast = sum(castParams.map((o) => bytesOf(o.output)));
+  // Parameters known only by count (`params` block, matmul: true) feed no traced matmul, yet autocast
+  // would cast them: count their 2-byte copies too.
+  const mixed = run.precision === 'bf16-mixed' || run.precision === 'fp16-mixed';
+  const casted = new Set(castParams.map((o) => o.inputs[0]));
+  const uncastMatmul = mixed ? trainable.filter((p) => p.matmul && !casted.has(p)) : [];
+  const cachedElems = sum(castParams.map((o) => numel(o.output.shape))) + sum(uncastMatmul.map((p) => numel(p.shape)));
+  const autocast = sum(castParams.map((o) => bytesOf(o.output))) + sum(uncastMatmul.map((p) => numel(p.shape) * 2));
   const ddpBuckets = strat === 'ddp' && N > 1 && !run.distributed.bucket_view ? grads : 0;
   let gather = 0;
   if (shardParams > 1) {
@@ -219,7 +225,7 @@ function buildEstimate(
       const pg = shardGrads > 1 ? Math.ceil(act.paramGrads / shardGrads) : act.paramGrads;
       add('gradients', 'gradients (built up so far in backward)', pg, `${gib(pg)} of ${gib(grads)} produced by the time of the peak at ${act.at}`);
     }
-    add('autocast_cache', 'autocast weight copies', autocast, `${n(sum(castParams.map((o) => numel(o.output.shape))))} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
+    add('autocast_cache', 'autocast weight copies', autocast, `${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, `largest unit's params x ${pBytes} B x (1 + prefetch ${run.distributed.prefetch})`);
     const parts = blocks
       .map((b, i) => ({ name: b.repeat > 1 ? `${b.name} (x${b.repeat})` : b.name, bytes: act.savedByBlock[i] ?? 0, formula: '' }))
