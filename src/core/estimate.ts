@@ -128,6 +128,8 @@ export interface Traced {
     persistentTensors: OpRec[];
     castParams: OpRec[];
     autocast: number;
+    /** Elements with an autocast low-precision copy. */
+    cachedElems: number;
     /** Params of the largest block unit (one repeat): what FSDP/ZeRO-3 gathers at once. */
     largestUnitParams: number;
   };
@@ -150,6 +152,11 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
   const frozen = trace.params.filter((p) => !p.requiresGrad);
   const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
   const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
+  // Parameters known only by count (`params` block, matmul: true) feed no traced matmul, yet autocast
+  // would cast them: count their 2-byte copies too.
+  const mixed = run.precision === 'bf16-mixed' || run.precision === 'fp16-mixed';
+  const casted = new Set(castParams.map((o) => o.inputs[0]));
+  const uncastMatmul = mixed ? trainable.filter((p) => p.matmul && !casted.has(p)) : [];
   return {
     model, trace, dims, blocks, notes, sim,
     agg: {
@@ -161,7 +168,8 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
       buffers: sum(persistentTensors.map((o) => bytesOf(o.output))),
       persistentTensors,
       castParams,
-      autocast: sum(castParams.map((o) => bytesOf(o.output))),
+      autocast: sum(castParams.map((o) => bytesOf(o.output))) + sum(uncastMatmul.map((p) => numel(p.shape) * 2)),
+      cachedElems: sum(castParams.map((o) => numel(o.output.shape))) + sum(uncastMatmul.map((p) => numel(p.shape))),
       largestUnitParams: Math.max(0, ...blocks.filter((b) => b.repeat > 0).map((b) => b.params / b.repeat)),
     },
     optCache: new Map(),
@@ -317,7 +325,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   const preset = opts.preset;
   const m = stepMemory(t, run, preset);
   const { N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather, peak, allocated } = m;
-  const { P, Pf, pBytes, inputs, buffers, autocast, persistentTensors, castParams } = t.agg;
+  const { P, Pf, pBytes, inputs, buffers, autocast, persistentTensors, castParams, cachedElems } = t.agg;
   const strat = run.distributed.strategy;
   const sh = (k: number) => (k > 1 ? ` / ${k} GPUs` : '');
   const weightsF = `${n(P + Pf)} params x ${pBytes} B${sh(shardParams)}${Pf ? ` (${n(Pf)} frozen)` : ''}`;
@@ -347,7 +355,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
       const pg = shardGrads > 1 ? Math.ceil(act.paramGrads / shardGrads) : act.paramGrads;
       add('gradients', 'gradients (built up so far in backward)', pg, `${gib(pg)} of ${gib(grads)} produced by the time of the peak at ${act.at}`);
     }
-    add('autocast_cache', 'autocast weight copies', autocast, `${n(sum(castParams.map((o) => numel(o.output.shape))))} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
+    add('autocast_cache', 'autocast weight copies', autocast, `${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, `largest unit's params x ${pBytes} B x (1 + prefetch ${run.distributed.prefetch})`);
     const parts = blocks
       .map((b, i) => ({ name: b.repeat > 1 ? `${b.name} (x${b.repeat})` : b.name, bytes: act.savedByBlock[i] ?? 0, formula: '' }))

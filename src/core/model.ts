@@ -241,6 +241,8 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Build
         const layer = repeat > 1 ? `${name}[${r}]` : name;
         h = b.scope(layer, () => mod.build(b, h, args(scope)));
       }
+      // The next chunk's slice and the final concat belong to no checkpoint segment.
+      tracer.segment = undefined;
       return h as T;
     };
     let out: T;

@@ -60,6 +60,8 @@ interface Storage {
   requiresGrad: boolean;
   isParam: boolean;
   isInput: boolean;
+  /** An autocast weight copy: the estimator's autocast_cache component holds it, so it is not counted here. */
+  isCache: boolean;
 }
 
 export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number): SimResult {
@@ -81,6 +83,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
         requiresGrad: s.requiresGrad,
         isParam: s.role === 'param',
         isInput: s.role === 'input',
+        isCache: false,
       };
       storages.set(s.id, st);
     }
@@ -101,6 +104,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       s.lastUse = op.index;
     }
     const out = get(op.output);
+    if (op.kind === 'cast' && op.attrs.weightCache) out.isCache = true;
     if (!op.output.alias) {
       out.producer = op.index;
       out.block = op.block;
@@ -117,7 +121,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     const list: Storage[] = [];
     for (const t of spec.keep) {
       const s = get(t);
-      if (s.isParam || s.isInput) continue;
+      if (s.isParam || s.isInput || s.isCache) continue;
       if (!list.includes(s)) list.push(s);
     }
     savedOf[op.index] = list;
@@ -138,7 +142,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     for (let i = first; i <= last; i++) {
       for (const t of ops[i]!.inputs) {
         const s = get(t);
-        if (s.isParam || s.isInput) continue;
+        if (s.isParam || s.isInput || s.isCache) continue;
         if ((s.producer < first || s.producer > last) && !ins.includes(s)) ins.push(s);
       }
     }
@@ -188,7 +192,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   };
 
   const alloc = (s: Storage) => {
-    if (s.isParam || s.isInput || liveSet.has(s)) return;
+    if (s.isParam || s.isInput || s.isCache || liveSet.has(s)) return;
     liveSet.add(s);
     live += s.bytes;
   };

@@ -1,0 +1,90 @@
+/** Every byte is accounted for: components sum to the device total; allocated <= reserved <= device total. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { comp, est, model, pre, TEST_GPU } from './helpers.js';
+
+const lm = model(
+  [
+    { type: 'embedding', name: 'embed', input: ['batch', 'seq'], vocab: 500, dim: 64 },
+    { type: 'transformer_encoder', name: 'enc', repeat: 2, heads: 4, dropout: 0.1 },
+    { type: 'linear', name: 'head', out: 500 },
+    { type: 'loss', kind: 'cross_entropy' },
+  ],
+  { seq: 64 },
+);
+const cnn = model([
+  pre([4, 3, 16, 16]),
+  { type: 'conv2d', out_channels: 8, kernel: 3, padding: 1 },
+  { type: 'batch_norm' },
+  { type: 'activation', kind: 'relu' },
+  { type: 'pool', size: 2 },
+  { type: 'reshape', shape: [4, 8 * 8 * 8] },
+  { type: 'linear', out: 10 },
+  { type: 'loss', kind: 'cross_entropy' },
+]);
+const explicit = model([
+  { type: 'params', count: 100000 },
+  pre([8, 32]),
+  { type: 'tensor', shape: [1000], lifetime: 'persistent', dtype: 'f32' },
+  { type: 'tensor', shape: [8, 32], lifetime: 'loss', dtype: 'f32' },
+  { type: 'tensor', shape: [4096], lifetime: 'transient', dtype: 'f32' },
+  { type: 'mlp', hidden: 64, checkpoint: true },
+]);
+
+const runs: Record<string, unknown>[] = [
+  {},
+  { precision: 'bf16-mixed', optimizer: { type: 'adamw', impl: 'fused' }, ema: true },
+  { precision: 'fp16', optimizer: 'sgd-momentum', grad_accum: 4 },
+  { precision: 'bf16', optimizer: 'adafactor', checkpointing: true },
+  { optimizer: 'adamw-8bit', distributed: { strategy: 'zero3', gpus: 4 }, allocator: { expandable_segments: true } },
+  { distributed: { strategy: 'ddp', gpus: 2 }, allocator: { max_split_size_mb: 128 }, attention: 'sdpa' },
+  { distributed: { strategy: 'zero2', gpus: 8 }, grad_accum: 2, allocator: { fragmentation: 0.25 } },
+];
+
+test('components sum exactly to device_total; allocated <= reserved <= device_total', () => {
+  for (const [name, m] of Object.entries({ lm, cnn, explicit })) {
+    for (const r of runs) {
+      for (const batch_size of [1, 8]) {
+        const e = est(m, { ...r, batch_size }, TEST_GPU);
+        const label = `${name} ${JSON.stringify(r)} batch ${batch_size}`;
+        const total = e.components.reduce((a, c) => a + c.bytes, 0);
+        assert.equal(total, e.device_total, label);
+        const allocated = e.components.filter((c) => c.level === 'allocated').reduce((a, c) => a + c.bytes, 0);
+        assert.equal(allocated, e.allocated, label);
+        assert.ok(e.allocated <= e.reserved && e.reserved <= e.device_total, label);
+        assert.equal(e.allocated, Math.max(e.step1_allocated, e.steady_allocated), label);
+        for (const c of e.components) assert.ok(c.bytes >= 0 && Number.isInteger(c.bytes), `${label} ${c.key}`);
+        assert.equal(e.headroom, TEST_GPU.capacity_bytes - e.device_total, label);
+      }
+    }
+  }
+});
+
+test('the allocator allowance: 10% by default, 2% with expandable_segments, 6% with max_split_size_mb', () => {
+  const fractions: [Record<string, unknown>, number][] = [
+    [{}, 0.1],
+    [{ allocator: { expandable_segments: true } }, 0.02],
+    [{ allocator: { max_split_size_mb: 128 } }, 0.06],
+    [{ allocator: { fragmentation: 0.3 } }, 0.3],
+  ];
+  for (const [r, f] of fractions) {
+    const e = est(lm, { ...r, batch_size: 4 }, TEST_GPU);
+    assert.equal(comp(e, 'allocator'), Math.ceil(e.allocated * f));
+    assert.equal(e.reserved, e.allocated + Math.ceil(e.allocated * f));
+    // CUDA context and cuBLAS workspace from the preset: 500 MiB + 32 MiB.
+    assert.equal(comp(e, 'cuda_context'), (500 + 32) * 1024 ** 2);
+    assert.equal(e.device_total, e.reserved + (500 + 32) * 1024 ** 2);
+  }
+  // On the CPU there is no caching allocator term, and without a preset no context.
+  const cpu = est(lm, { device: 'cpu', batch_size: 4 });
+  assert.equal(cpu.reserved, cpu.allocated);
+  assert.equal(cpu.device_total, cpu.reserved);
+});
+
+test('fits and headroom against the card', () => {
+  const small = { ...TEST_GPU, capacity_bytes: 1024 ** 2 };
+  const e = est(lm, { batch_size: 4 }, small);
+  assert.equal(e.fits, false);
+  assert.ok(e.headroom! < 0);
+  assert.equal(est(lm, { batch_size: 4 }, TEST_GPU).fits, true);
+});
