@@ -357,20 +357,27 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     }
     add('autocast_cache', 'autocast weight copies', autocast, `${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, `largest unit's params x ${pBytes} B x (1 + prefetch ${run.distributed.prefetch})`);
-    const parts = blocks
-      .map((b, i) => ({ name: b.repeat > 1 ? `${b.name} (x${b.repeat})` : b.name, bytes: act.savedByBlock[i] ?? 0, formula: '' }))
-      .filter((p) => p.bytes > 0);
-    for (const p of parts) {
-      const items = sim.savedItems.filter((it) => blocks[it.block]?.name === p.name.replace(/ \(x\d+\)$/, ''));
-      p.formula = items
-        .slice(0, 3)
-        .map((it) => `${it.what} [${it.shape.join(', ')}] x ${DTYPE_BYTES[it.dtype as keyof typeof DTYPE_BYTES]} B`)
-        .join(' + ') + (items.length > 3 ? ` + ${items.length - 3} more` : '');
-    }
-    add('saved_activations', 'saved activations', act.saved - act.lossBuffers, `saved for backward, alive at ${act.phase} (${act.at})`, 'allocated', parts);
-    add('loss_buffers', 'loss buffers', act.lossBuffers, 'explicit loss tensors kept for backward');
+    // Per-block parts: saved activations and loss buffers apart, each summing to its component.
+    const partsOf = (loss: boolean) => {
+      const parts = blocks
+        .map((b, i) => {
+          const l = act.lossByBlock[i] ?? 0;
+          return { name: b.repeat > 1 ? `${b.name} (x${b.repeat})` : b.name, bytes: loss ? l : (act.savedByBlock[i] ?? 0) - l, formula: '', index: i };
+        })
+        .filter((p) => p.bytes > 0);
+      for (const p of parts) {
+        const items = sim.savedItems.filter((it) => it.block === p.index && it.loss === loss);
+        p.formula = items
+          .slice(0, 3)
+          .map((it) => `${it.what} [${it.shape.join(', ')}] x ${DTYPE_BYTES[it.dtype as keyof typeof DTYPE_BYTES]} B`)
+          .join(' + ') + (items.length > 3 ? ` + ${items.length - 3} more` : '');
+      }
+      return parts.map(({ name, bytes, formula }) => ({ name, bytes, formula }));
+    };
+    add('saved_activations', 'saved activations', act.saved - act.lossBuffers, `saved for backward, alive at ${act.phase} (${act.at})`, 'allocated', partsOf(false));
+    add('loss_buffers', 'loss buffers', act.lossBuffers, 'explicit loss tensors kept for backward', 'allocated', partsOf(true));
     add('activation_grads', 'activation gradients', act.grads, `gradients of activations in flight at ${act.at}`);
-    add('transients', 'transients', act.transient + (peak.microbatch === 'later' ? 0 : 0), `intermediates alive at ${act.at} not kept for backward`);
+    add('transients', 'transients', act.transient, `intermediates alive at ${act.at} not kept for backward`);
   }
   const allocSum = sum(comps.map((c) => c.bytes));
   if (allocSum !== allocated) {

@@ -54,6 +54,10 @@ test('components sum exactly to device_total; allocated <= reserved <= device_to
         assert.ok(e.allocated <= e.reserved && e.reserved <= e.device_total, label);
         assert.equal(e.allocated, Math.max(e.step1_allocated, e.steady_allocated), label);
         for (const c of e.components) assert.ok(c.bytes >= 0 && Number.isInteger(c.bytes), `${label} ${c.key}`);
+        // A component's per-block parts add up to it (loss buffers are listed apart from saved activations).
+        for (const c of e.components) {
+          if (c.parts) assert.equal(c.parts.reduce((a, p) => a + p.bytes, 0), c.bytes, `${label} ${c.key} parts`);
+        }
         assert.equal(e.headroom, TEST_GPU.capacity_bytes - e.device_total, label);
       }
     }

@@ -23,6 +23,8 @@ export interface ActivationPeak {
   grads: number;
   transient: number;
   lossBuffers: number;
+  /** Loss buffers per block at the peak (included in savedByBlock). */
+  lossByBlock: number[];
 }
 
 export interface SimResult {
@@ -167,6 +169,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   const liveSet = new Set<Storage>();
   const liveSaved = new Set<Storage>();
   const liveByBlock = new Array<number>(blocks).fill(0);
+  // The part of liveByBlock that is explicit loss buffers, so breakdowns can show them apart.
+  const lossByBlock = new Array<number>(blocks).fill(0);
 
   const first: ActivationPeak = emptyPeak(blocks);
   const later: ActivationPeak = emptyPeak(blocks);
@@ -179,14 +183,14 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     if (cur + paramGrads > first.bytes + first.paramGrads) {
       Object.assign(first, {
         bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cur - savedLive - gradLive, savedByBlock: [...liveByBlock],
+        transient: cur - savedLive - gradLive, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
       });
     }
     const cl = cur + laterTemp;
     if (cl > later.bytes) {
       Object.assign(later, {
         bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cl - savedLive - gradLive, savedByBlock: [...liveByBlock],
+        transient: cl - savedLive - gradLive, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
       });
     }
   };
@@ -203,6 +207,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       savedLive -= s.bytes;
       if (s.loss) lossLive -= s.bytes;
       if (s.block >= 0) liveByBlock[s.block]! -= s.bytes;
+      if (s.block >= 0 && s.loss) lossByBlock[s.block]! -= s.bytes;
     }
   };
   const markSaved = (s: Storage) => {
@@ -211,6 +216,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     savedLive += s.bytes;
     if (s.loss) lossLive += s.bytes;
     if (s.block >= 0) liveByBlock[s.block]! += s.bytes;
+    if (s.block >= 0 && s.loss) lossByBlock[s.block]! += s.bytes;
   };
   const addExtras = (op: OpRec, sign: 1 | -1) => {
     const b = extrasOf[op.index]! * sign;
@@ -340,6 +346,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
 function emptyPeak(blocks: number): ActivationPeak {
   return {
     bytes: 0, paramGrads: 0, phase: 'forward', at: '', saved: 0, savedByBlock: new Array<number>(blocks).fill(0),
+    lossByBlock: new Array<number>(blocks).fill(0),
     grads: 0, transient: 0, lossBuffers: 0,
   };
 }
