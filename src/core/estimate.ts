@@ -233,7 +233,8 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const N = run.distributed.gpus;
   const strat = run.distributed.strategy;
   const pureLowp = run.precision === 'bf16' || run.precision === 'fp16';
-  const stateB = pureLowp ? pBytes : 4;
+  // Pure bf16 keeps optimizer state in bf16; fp16 steps its fp32 master copy, so its state is fp32 too.
+  const stateB = run.precision === 'bf16' ? pBytes : 4;
   const shardParams = strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardGrads = strat === 'zero2' || strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardState = strat === 'none' || strat === 'ddp' ? 1 : N;

@@ -18,8 +18,9 @@ const rows: Record<string, Row> = {
   'fp16-mixed': { weights: 4 * P, grads: 4 * P, master: 0, state: 2 * 4 * P, temps: 4 * P, autocast: 2 * P },
   // Pure bf16: 2-byte weights, grads and state.
   bf16: { weights: 2 * P, grads: 2 * P, master: 0, state: 2 * 2 * P, temps: 2 * P, autocast: 0 },
-  // fp16 weights and grads with an fp32 master copy (state in the parameter dtype, see docs/memory-model.md).
-  fp16: { weights: 2 * P, grads: 2 * P, master: 4 * P, state: 2 * 2 * P, temps: 2 * P, autocast: 0 },
+  // fp16 weights and grads with an fp32 master copy; the optimizer steps the master, so m and v are fp32
+  // too (Apex O2, DeepSpeed fp16): 2 + 2 + 4 + 8 = 16 B per parameter before activations.
+  fp16: { weights: 2 * P, grads: 2 * P, master: 4 * P, state: 2 * 4 * P, temps: 4 * P, autocast: 0 },
 };
 
 test('weights, gradients, master, optimizer state and temporaries per precision at the optimizer step', () => {

@@ -293,6 +293,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     for (const t of op.inputs) {
       if (!t.requiresGrad) continue;
       const s = get(t);
+      // A view's gradient is a view of its base's gradient: nothing new, and not a second consumer.
+      if (op.output.alias && s === outS) continue;
       if (s.isParam) {
         if (!gradAlloc.has(s)) {
           gradAlloc.add(s);
