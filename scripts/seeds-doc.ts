@@ -142,7 +142,7 @@ change size with every batch, which is what splits cached blocks.
 ${table(['config', 'allocated', 'reserved', 'reserved - allocated', 'allocator term'], alloc)}
 
 The guide's other root causes, in memplan's terms: holding on to the previous \`batch\` keeps its input tensors
-(at most ${fmt(comp(b2, 'input_batch'))} at batch 2: node features, targets and edge indices, which memplan counts once per
+(${fmt(comp(b2, 'input_batch'))} at batch 2: node features, targets and edge indices, which memplan counts once per
 layer) alive into the next step, small next to the step; \`torch.save\` of a checkpoint copies tensors to host memory and adds no GPU tensors; "cache
 accumulation" is the reserved-minus-allocated gap below.
 

@@ -29,8 +29,11 @@ export type Lifetime = 'persistent' | 'saved' | 'transient' | 'loss';
  * `ops/pytorch.ts` and `ops/tfjs.ts`, and whose execution is in the probe's TensorFlow.js builder.
  */
 export interface Builder {
-  /** Data fed to the model (token ids, features). Integer inputs never require grad. */
-  input(name: string, shape: number[], dtype?: 'float' | 'int', maxValue?: number): T;
+  /**
+   * Data fed to the model (token ids, features). Integer inputs never require grad. A `shared` input
+   * (a graph's edge list) is one tensor for every layer that asks for it by the same name and shape.
+   */
+  input(name: string, shape: number[], dtype?: 'float' | 'int', maxValue?: number, shared?: boolean): T;
   param(name: string, shape: number[], opts?: ParamOpts): T;
   /** x[..., in] @ w[in, out] (+ b[out]). */
   linear(x: T, w: T, b?: T): T;

@@ -166,8 +166,10 @@ export class Tracer implements Builder {
     return xs.map((x) => this.castTo(x, 'f32'));
   }
 
-  input(name: string, shape: number[], dtype: 'float' | 'int' = 'float', maxValue?: number): T {
-    const t = this.make({ name: this.scopeName(name), shape, dtype: dtype === 'int' ? 'i64' : 'f32', role: 'input', requiresGrad: false, maxValue });
+  input(name: string, shape: number[], dtype: 'float' | 'int' = 'float', maxValue?: number, shared = false): T {
+    const hit = shared ? this.trace.inputs.find((i) => i.name === name) : undefined;
+    if (hit && hit.shape.length === shape.length && hit.shape.every((d, k) => d === shape[k])) return hit;
+    const t = this.make({ name: shared && !hit ? name : this.scopeName(name), shape, dtype: dtype === 'int' ? 'i64' : 'f32', role: 'input', requiresGrad: false, maxValue });
     this.trace.inputs.push(t);
     return t;
   }

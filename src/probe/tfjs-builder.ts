@@ -170,7 +170,10 @@ export class TfjsBuilder implements Builder {
     return this.wrap(out, !this.noGrad && bts.some((b) => b.requiresGrad), outShape);
   }
 
-  input(name: string, shape: number[]): T {
+  input(name: string, shape: number[], _dtype?: 'float' | 'int', _maxValue?: number, shared = false): T {
+    // Mirrors Tracer.input: a shared input is traced once, under its unscoped name.
+    const one = shared ? this.state.inputs.get(name)?.[0] : undefined;
+    if (one && one.shape.length === shape.length && one.shape.every((d, k) => d === shape[k])) return this.wrap(one, false, shape);
     return this.wrap(this.nth(this.state.inputs, this.scopeName(name), 'input'), false, shape);
   }
   param(name: string, shape: number[], _opts?: ParamOpts): T {

@@ -23,8 +23,9 @@ export const messagePassing: BlockModule = {
     const edges = a.num('edges', { integer: true, min: 1 });
     const hidden = a.num('hidden', { integer: true, min: 1, default: d });
     const act = a.get<ActKind>('activation', 'silu');
-    const src = b.input('edge_src', [edges], 'int', nodes);
-    const dst = b.input('edge_dst', [edges], 'int', nodes);
+    // One edge list for the graph, read by every layer (not a new input per layer).
+    const src = b.input('edge_src', [edges], 'int', nodes, true);
+    const dst = b.input('edge_dst', [edges], 'int', nodes, true);
     const pair = b.concat([b.gatherRows(h, src), b.gatherRows(h, dst)], 1);
     let m = b.linear(pair, b.param('msg1.weight', [2 * d, hidden], { matmul: true }), b.param('msg1.bias', [hidden], { init: 'zeros' }));
     m = b.act(act, m);

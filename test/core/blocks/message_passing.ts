@@ -27,4 +27,9 @@ export default function register(h: typeof Helpers): void {
     // Indices are part of the batch: [40] int64 twice, plus pre's [10, 8] fp32 input.
     assert.equal(comp(est(m), 'input_batch'), 2 * E * 8 + N * D * 4);
   });
+
+  test('message_passing: every layer of a stack reads one edge list (counted once in the batch)', () => {
+    const m = model([pre([N, D]), { type: 'message_passing', edges: E, repeat: 3 }]);
+    assert.equal(comp(est(m), 'input_batch'), 2 * E * 8 + N * D * 4);
+  });
 }
