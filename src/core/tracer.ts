@@ -85,6 +85,8 @@ export class Tracer implements Builder {
   readonly trace: Trace;
   private nextId = 0;
   private scopes: string[] = [];
+  /** scopes joined with '.', kept in step with `scopes` (every op and tensor name starts with it). */
+  private prefix = '';
   private weightCache = new Map<number, TTensor>();
   private paramsByName = new Map<string, TTensor>();
   /** Set by the model assembler. */
@@ -103,7 +105,7 @@ export class Tracer implements Builder {
   }
 
   private scopeName(name: string): string {
-    return [...this.scopes, name].filter(Boolean).join('.');
+    return this.prefix ? (name ? `${this.prefix}.${name}` : this.prefix) : name;
   }
 
   private make(t: Omit<TTensor, 'id'>): TTensor {
@@ -127,7 +129,7 @@ export class Tracer implements Builder {
     this.trace.ops.push({
       index: this.trace.ops.length,
       kind,
-      scope: this.scopes.join('.'),
+      scope: this.prefix,
       block: this.block,
       inputs,
       output,
@@ -317,11 +319,14 @@ export class Tracer implements Builder {
   }
 
   scope<R>(name: string, fn: () => R): R {
+    const outer = this.prefix;
     this.scopes.push(name);
+    if (name) this.prefix = outer ? `${outer}.${name}` : name;
     try {
       return fn();
     } finally {
       this.scopes.pop();
+      this.prefix = outer;
     }
   }
 

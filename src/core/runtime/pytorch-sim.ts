@@ -71,7 +71,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   const n = ops.length;
   const storages = new Map<number, Storage>();
   const get = (t: TTensor): Storage => {
-    const s = storageOf(t);
+    const s = t.alias ? storageOf(t) : t;
     let st = storages.get(s.id);
     if (!st) {
       st = {
@@ -179,8 +179,9 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
 
   const note = (phase: ActivationPeak['phase'], op: OpRec, transient: number, laterTemp: number) => {
     const cur = live + transient;
-    const at = `${op.scope ? op.scope + ' ' : ''}${kindLabel(op)}`;
+    const label = () => `${op.scope ? op.scope + ' ' : ''}${kindLabel(op)}`;
     if (cur + paramGrads > first.bytes + first.paramGrads) {
+      const at = label();
       Object.assign(first, {
         bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
         transient: cur - savedLive - gradLive, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
@@ -188,6 +189,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
     const cl = cur + laterTemp;
     if (cl > later.bytes) {
+      const at = label();
       Object.assign(later, {
         bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
         transient: cl - savedLive - gradLive, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
@@ -258,7 +260,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   forward(0, n - 1, 'forward', (op) => !inSeg(op), fwdSavers);
   for (const s of liveSaved) {
     if (s.block >= 0) {
-      const t = trace.tensors.find((x) => x.id === s.id)!;
+      // Tensor ids are their index in trace.tensors.
+      const t = trace.tensors[s.id]!;
       savedItems.push({
         block: s.block, scope: ops[s.producer]?.scope ?? '', what: ops[s.producer] ? kindLabel(ops[s.producer]!) : t.name,
         shape: t.shape, dtype: t.dtype, bytes: s.bytes, loss: s.loss,
