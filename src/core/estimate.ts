@@ -8,7 +8,7 @@
 import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
 import { optimizerCost } from './optimizers.js';
-import { CUDA_RULES, type DeviceRules } from './runtime/pytorch-ops.js';
+import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type ActivationPeak, type SavedItem } from './runtime/pytorch-sim.js';
 import { bytesOf, type Trace } from './tracer.js';
 import { gib, n } from './units.js';
@@ -104,7 +104,7 @@ function checkSize(bytes: number, what: string): number {
 export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
   if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
   const { trace, dims, blocks, notes } = assemble(model, run);
-  const dev: DeviceRules = run.device === 'cpu' ? { dropoutMask: 'f32' } : CUDA_RULES;
+  const dev: DeviceRules = deviceRules(run.device, run.pytorch);
   const sim = simulatePytorch(trace, dev, model.blocks.length);
   return buildEstimate(model, run, trace, dims, blocks, notes, sim, opts);
 }
@@ -140,7 +140,7 @@ function buildEstimate(
   const weightsF = `${n(P + Pf)} params x ${pBytes} B${sh(shardParams)}${Pf ? ` (${n(Pf)} frozen)` : ''}`;
   const master = run.precision === 'fp16' ? Math.ceil((P * 4) / shardState) : 0;
   const grads = Math.ceil((P * pBytes) / shardGrads);
-  const opt = optimizerCost(run.optimizer.type, run.optimizer.impl, trainable, stateB, run.optimizer.weight_decay);
+  const opt = optimizerCost(run.optimizer.type, run.optimizer.impl, trainable, stateB, run.optimizer.weight_decay, { device: run.device, pytorch: run.pytorch });
   const state = Math.ceil(opt.stateBytes / shardState);
   const optTemp = Math.ceil(opt.stepTempBytes / shardState);
   const emaB = DTYPE_BYTES[run.ema.dtype];
@@ -167,7 +167,7 @@ function buildEstimate(
     phase: sim.first.phase,
     step: withState ? 'steady' : 'step 1',
     microbatch: 'first',
-    allocated: persistentNoState + (withState ? state : 0) + autocast + gather + actPeak(sim.first),
+    allocated: persistentNoState + (withState ? state : 0) + gather + actPeak(sim.first),
     at: sim.first.at,
   });
   phases.push(mb1(false), mb1(true));
@@ -178,7 +178,7 @@ function buildEstimate(
         phase: sim.later.phase,
         step: withState ? 'steady' : 'step 1',
         microbatch: 'later',
-        allocated: persistentNoState + (withState ? state : 0) + grads + autocast + gather + sim.later.bytes,
+        allocated: persistentNoState + (withState ? state : 0) + grads + gather + sim.later.bytes,
         at: sim.later.at,
       });
     }
@@ -216,7 +216,8 @@ function buildEstimate(
       const pg = shardGrads > 1 ? Math.ceil(act.paramGrads / shardGrads) : act.paramGrads;
       add('gradients', 'gradients (built up so far in backward)', pg, `${gib(pg)} of ${gib(grads)} produced by the time of the peak at ${act.at}`);
     }
-    add('autocast_cache', 'autocast weight copies', autocast, `${n(sum(castParams.map((o) => numel(o.output.shape))))} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
+    // Weight copies ops saved are in saved activations; the cache itself lives only until forward ends.
+    add('autocast_cache', 'autocast weight copies (cache only)', act.autocastCache, `cast cache of ${n(sum(castParams.map((o) => numel(o.output.shape))))} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B until autocast exits; ${gib(act.autocastCache)} of it not saved by any op at ${act.at}`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, `largest unit's params x ${pBytes} B x (1 + prefetch ${run.distributed.prefetch})`);
     const parts = blocks
       .map((b, i) => ({ name: b.repeat > 1 ? `${b.name} (x${b.repeat})` : b.name, bytes: act.savedByBlock[i] ?? 0, formula: '' }))

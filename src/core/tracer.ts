@@ -86,6 +86,8 @@ export class Tracer implements Builder {
   private nextId = 0;
   private scopes: string[] = [];
   private weightCache = new Map<number, TTensor>();
+  /** Inside shareCasts(): one low-precision copy per activation, as a packed projection (one matmul) makes. */
+  private sharedCasts: Map<number, TTensor> | undefined;
   private paramsByName = new Map<string, TTensor>();
   /** Set by the model assembler. */
   block = 0;
@@ -95,9 +97,16 @@ export class Tracer implements Builder {
   readonly paramType: DType;
   readonly mixed: boolean;
 
-  constructor(readonly precision: Precision) {
+  /**
+   * CPU autocast (measured, torch 1.13): only the losses run in fp32; softmax and layer_norm keep their
+   * input's dtype (CUDA's policy runs them in fp32).
+   */
+  readonly cpuAutocast: boolean;
+
+  constructor(readonly precision: Precision, opts: { device?: 'cuda' | 'cpu' } = {}) {
     this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined };
     this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
+    this.cpuAutocast = this.mixed && opts.device === 'cpu';
     this.computeType = precision === 'fp32' ? 'f32' : precision.startsWith('bf16') ? 'bf16' : 'f16';
     this.paramType = this.mixed || precision === 'fp32' ? 'f32' : this.computeType;
   }
@@ -149,7 +158,26 @@ export class Tracer implements Builder {
       this.weightCache.set(x.id, c);
       return c;
     }
-    return this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` });
+    const key = x.id * 8 + (dtype === 'f32' ? 0 : dtype === 'bf16' ? 1 : 2);
+    const shared = this.sharedCasts?.get(key);
+    if (shared) return shared;
+    const c = this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` });
+    this.sharedCasts?.set(key, c);
+    return c;
+  }
+
+  /**
+   * Runs `fn` with activation casts shared: nn.MultiheadAttention projects q, k and v with one packed
+   * in_proj matmul, so autocast makes one low-precision copy of the input, not one per projection.
+   */
+  shareCasts<R>(fn: () => R): R {
+    const prev = this.sharedCasts;
+    this.sharedCasts = new Map();
+    try {
+      return fn();
+    } finally {
+      this.sharedCasts = prev;
+    }
   }
 
   private lowp(xs: TTensor[]): TTensor[] {
@@ -215,12 +243,14 @@ export class Tracer implements Builder {
   }
 
   softmax(x: T): T {
+    if (this.cpuAutocast) return this.op('softmax', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype });
     return this.op('softmax', this.fp32([x as TTensor]), { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
   }
 
   layerNorm(x: T, gamma: T, beta: T): T {
     const d = x.shape[x.shape.length - 1];
     if (gamma.shape.length !== 1 || gamma.shape[0] !== d) throw shapeError(`layer_norm: gamma ${shapeStr(gamma.shape)} does not match ${shapeStr(x.shape)}`);
+    if (this.cpuAutocast) return this.op('layer_norm', [x as TTensor, gamma as TTensor, beta as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype });
     const ins = this.fp32([x as TTensor, gamma as TTensor, beta as TTensor]);
     return this.op('layer_norm', ins, { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
   }
@@ -283,7 +313,8 @@ export class Tracer implements Builder {
   }
 
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
-    const ins = this.fp32([x as TTensor]);
+    // mse and cross entropy are autocast to fp32 on both devices; a plain mean is not on CPU.
+    const ins = this.cpuAutocast && kind === 'mean' ? [x as TTensor] : this.fp32([x as TTensor]);
     if (kind !== 'mean') {
       const target = this.input(
         'target',

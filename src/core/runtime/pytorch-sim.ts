@@ -8,7 +8,7 @@
  */
 import { numel, DTYPE_BYTES } from '../graph.js';
 import { bytesOf, storageOf, type OpRec, type Trace, type TTensor } from '../tracer.js';
-import { pytorchBackwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
+import { maskDtype, pytorchBackwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
 
 export interface ActivationPeak {
   /** Activation-side bytes alive at the peak, excluding parameter gradients. */
@@ -23,6 +23,8 @@ export interface ActivationPeak {
   grads: number;
   transient: number;
   lossBuffers: number;
+  /** Autocast weight copies held only by the cast cache (not saved by an op) at the peak; part of `bytes`. */
+  autocastCache: number;
 }
 
 export interface SimResult {
@@ -112,7 +114,9 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
   }
   for (const op of ops) {
-    const grad = !op.noGrad && op.output.requiresGrad;
+    // An explicit `saved`/`loss` tensor is kept for backward even though it has no grad-requiring input.
+    const keptTensor = op.kind === 'tensor' && (op.attrs.lifetime === 'saved' || op.attrs.lifetime === 'loss');
+    const grad = !op.noGrad && (op.output.requiresGrad || keptTensor);
     const spec = grad ? pytorchSaved(op, dev) : { keep: [], extras: [] };
     const list: Storage[] = [];
     for (const t of spec.keep) {
@@ -161,6 +165,11 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   let lossLive = 0;
   let gradLive = 0;
   const liveSet = new Set<Storage>();
+  // Autocast's weight cache holds each cast weight copy until the autocast context exits at the end of
+  // forward (then only the copies ops saved stay, until their backward): pinned here during forward.
+  const cached = new Set<Storage>();
+  for (const op of ops) if (op.kind === 'cast' && op.attrs.weightCache) cached.add(get(op.output));
+  let cacheOnly = 0; // bytes of pinned copies no op saved (alive only through the cache)
   const liveSaved = new Set<Storage>();
   const liveByBlock = new Array<number>(blocks).fill(0);
 
@@ -172,17 +181,19 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   const note = (phase: ActivationPeak['phase'], op: OpRec, transient: number, laterTemp: number) => {
     const cur = live + transient;
     const at = `${op.scope ? op.scope + ' ' : ''}${kindLabel(op)}`;
+    let cache = 0;
+    if (phase === 'forward') for (const c of cached) if (liveSet.has(c) && !liveSaved.has(c)) cache += c.bytes;
     if (cur + paramGrads > first.bytes + first.paramGrads) {
       Object.assign(first, {
-        bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cur - savedLive - gradLive - lossLive, savedByBlock: [...liveByBlock],
+        bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive, autocastCache: cache,
+        transient: cur - savedLive - gradLive - lossLive - cache, savedByBlock: [...liveByBlock],
       });
     }
     const cl = cur + laterTemp;
     if (cl > later.bytes) {
       Object.assign(later, {
-        bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cl - savedLive - gradLive - lossLive, savedByBlock: [...liveByBlock],
+        bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive, autocastCache: cache,
+        transient: cl - savedLive - gradLive - lossLive - cache, savedByBlock: [...liveByBlock],
       });
     }
   };
@@ -230,12 +241,21 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       }
       if (phase === 'forward' && op.segment !== undefined && segFirst.get(op.segment) === i) {
         for (const s of segInputs.get(op.segment)!) markSaved(s);
+        // torch.utils.checkpoint also keeps the RNG state of each checkpointed call (preserve_rng_state).
+        if (dev.checkpointRngBytes) {
+          live += dev.checkpointRngBytes;
+          savedLive += dev.checkpointRngBytes;
+          liveByBlock[op.block]! += dev.checkpointRngBytes;
+        }
       }
+      // Dropout makes its mask even when nothing keeps it (no_grad, checkpointed forward): a transient.
+      const dropTemp = op.kind === 'dropout' && (!keep || !extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(dev, op.inputs[0]!.dtype)] : 0;
       // A `transient` explicit tensor exists only while its op runs.
-      note(phase, op, 0, 0);
+      note(phase, op, dropTemp, 0);
       if (op.kind === 'tensor' && op.attrs.lifetime === 'transient') free(out);
       for (const t of op.inputs) {
         const s = get(t);
+        if (phase === 'forward' && cached.has(s)) continue;
         if (s.lastUse <= i && !liveSaved.has(s) && !(pending.get(s) ?? 0)) free(s);
       }
       const lu = out.lastUse;
@@ -244,6 +264,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   };
 
   forward(0, n - 1, 'forward', (op) => !inSeg(op), fwdSavers);
+  // The autocast context exits: cached copies no op saved are released.
+  for (const c of cached) if (!liveSaved.has(c)) free(c);
   for (const s of liveSaved) {
     if (s.block >= 0) {
       const t = trace.tensors.find((x) => x.id === s.id)!;
@@ -259,6 +281,16 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
 
   // Backward.
   const gradAlloc = new Set<Storage>();
+  // Parameters no op reads (a `params` block: known only by count) still get gradients in backward
+  // (measured: they appear as soon as backward reaches the loss term that uses them); count them from its start.
+  for (const p of trace.params) {
+    if (!p.requiresGrad) continue;
+    const s = get(p);
+    if (s.lastUse < 0 && !gradAlloc.has(s)) {
+      gradAlloc.add(s);
+      paramGrads += s.bytes;
+    }
+  }
   const pendingSavers = new Map<Storage, number>(fwdSavers);
   const gradBytes = (s: Storage) => s.bytes;
   let segRecomputePending = new Map<Storage, number>();
@@ -276,7 +308,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     // The output's gradient: the loss starts with a scalar 1.
     const outS = get(op.output);
     // Gradients of the inputs.
-    let temp = pytorchBackwardTemp(op);
+    let temp = pytorchBackwardTemp(op, dev);
     let laterTemp = 0;
     for (const t of op.inputs) {
       if (!t.requiresGrad) continue;
@@ -316,6 +348,11 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       }
     }
     if (seg && segFirst.get(op.segment!) === i) {
+      if (dev.checkpointRngBytes) {
+        live -= dev.checkpointRngBytes;
+        savedLive -= dev.checkpointRngBytes;
+        liveByBlock[op.block]! -= dev.checkpointRngBytes;
+      }
       for (const s of segInputs.get(op.segment!)!) {
         const left = (pendingSavers.get(s) ?? 1) - 1;
         pendingSavers.set(s, left);
@@ -334,7 +371,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
 function emptyPeak(blocks: number): ActivationPeak {
   return {
     bytes: 0, paramGrads: 0, phase: 'forward', at: '', saved: 0, savedByBlock: new Array<number>(blocks).fill(0),
-    grads: 0, transient: 0, lossBuffers: 0,
+    grads: 0, transient: 0, lossBuffers: 0, autocastCache: 0,
   };
 }
 
