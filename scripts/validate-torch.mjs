@@ -60,6 +60,11 @@ for (const m of measured.cases) {
     const s = m.steps[m.steps.length - 1];
     row.cuda = { reserved_predicted: est.reserved, reserved_measured: s.max_reserved, device_used: s.device_used, device_name: s.device_name };
   }
+  // The same case under PyTorch 2.x rules (the default): shows what the version key changes.
+  if (run.pytorch === '1.13') {
+    const e2 = estimate(cfg.model, { ...run, pytorch: '2' });
+    row.v2 = { forward_saved: e2.forward_saved, step1: e2.step1_allocated, step2: e2.steady_allocated };
+  }
   rows.push(row);
 }
 errors.sort((a, b) => a - b);
@@ -81,6 +86,17 @@ for (const r of rows) {
     continue;
   }
   for (const [label, q] of Object.entries(r.quantities)) md += `| ${r.name} | ${label} | ${fmt(q.predicted)} | ${fmt(q.measured)} | ${pct(q.error_pct)} |\n`;
+}
+const v2rows = rows.filter((r) => r.v2 && (r.v2.forward_saved !== r.quantities.forward_saved.predicted || r.v2.step2 !== r.quantities['step 2 peak'].predicted));
+if (v2rows.length) {
+  md += '\n### The same cases predicted with PyTorch 2.x rules (`pytorch: "2"`, the default)\n\n';
+  md += 'Evidence for the `pytorch: "1.13"` rules: error against the torch 1.13 measurement when they are off.\n\n';
+  md += '| case | forward_saved 2.x rules | error | step 2 peak 2.x rules | error |\n|---|---:|---:|---:|---:|\n';
+  for (const r of v2rows) {
+    const fs = r.quantities.forward_saved.measured;
+    const s2 = r.quantities['step 2 peak'].measured;
+    md += `| ${r.name} | ${fmt(r.v2.forward_saved)} | ${pct(((r.v2.forward_saved - fs) / fs) * 100)} | ${fmt(r.v2.step2)} | ${pct(((r.v2.step2 - s2) / s2) * 100)} |\n`;
+  }
 }
 if (measured.device === 'cuda') {
   md += '\n### CUDA allocator and device totals\n\n| case | reserved predicted | max reserved measured | device used (total - free) | GPU |\n|---|---:|---:|---:|---|\n';

@@ -577,11 +577,13 @@ class DescriptorModel(nn.Module):
                 b[key] = torch.randn(shape, generator=gen)
         return b
 
-    def _run_layers(self, st, x, batch, seg):
+    def _run_layers(self, st, holder, batch, seg):
+        # the input arrives in a list so that no caller frame keeps it alive after its last use
+        x = holder.pop()
         for m in st.layers:
             if seg:
                 # checkpoint with preserve_rng_state (default): keeps the input and a CPU RNG state
-                x = tuc.checkpoint(lambda t, m=m: m(t, batch), x, use_reentrant=False)
+                x = tuc.checkpoint(lambda t, m=m: m(t, batch), x, use_reentrant=os.environ.get("MEMPLAN_REENTRANT") == "1")
             else:
                 x = m(x, batch)
         return x
@@ -610,12 +612,19 @@ class DescriptorModel(nn.Module):
                     sc[c["dim"]] = size
                     small = [evaluate(e, sc) for e in st.spec["input"]]
                     axis = next((j for j, (a_, b_) in enumerate(zip(st.declared, small)) if a_ != b_), 0)
-                    outs = [self._run_layers(st, x.narrow(axis, k, min(size, full - k)), batch, per_chunk)
-                            for k in range(0, full, size)]
+                    # chunk k covers dim values [k*size, ...): its extent on the axis is the declared shape's there
+                    outs, start = [], 0
+                    for k in range(0, full, size):
+                        sc[c["dim"]] = min(size, full - k)
+                        ext = evaluate(st.spec["input"][axis], sc)
+                        outs.append(self._run_layers(st, [x.narrow(axis, start, ext)], batch, per_chunk))
+                        start += ext
                     out = outs[0] if len(outs) == 1 else torch.cat(outs, axis)
                     del outs
                 else:
-                    out = self._run_layers(st, x, batch, st.ckpt)
+                    holder = [x]
+                    x = prev = None
+                    out = self._run_layers(st, holder, batch, st.ckpt)
             if st.spec["type"] == "loss":
                 loss = out
             elif not st.source:

@@ -41,7 +41,7 @@ export interface TTensor extends T {
 export type OpKind =
   | 'cast' | 'linear' | 'matmul' | 'add' | 'mul' | 'scale' | 'act' | 'softmax' | 'layer_norm' | 'batch_norm'
   | 'dropout' | 'embedding' | 'gather_rows' | 'scatter_add' | 'conv' | 'pool' | 'mean_axis' | 'reshape'
-  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor';
+  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor' | 'copy';
 
 export interface OpRec {
   readonly index: number;
@@ -164,6 +164,18 @@ export class Tracer implements Builder {
     const c = this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` });
     this.sharedCasts?.set(key, c);
     return c;
+  }
+
+  /**
+   * nn.MultiheadAttention(batch_first=True) transposes its input to [seq, batch, dim] and its in-projection
+   * saves a contiguous copy of that view (measured). For an activation this only replaces the tensor that
+   * would have been saved; for a data input (which costs nothing saved) it is an extra copy. Under
+   * autocast the saved tensor is the low-precision cast copy, which is already modelled.
+   */
+  timeFirstCopy(x: T): T {
+    const xt = x as TTensor;
+    if (this.mixed || storageOf(xt).role !== 'input' || this.noGrad) return x;
+    return this.op('copy', [xt], { shape: xt.shape, dtype: xt.dtype, name: 'time_first_copy' });
   }
 
   /**

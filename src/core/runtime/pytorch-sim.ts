@@ -292,8 +292,30 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
   }
   const pendingSavers = new Map<Storage, number>(fwdSavers);
-  const gradBytes = (s: Storage) => s.bytes;
+  // Gradients that are views of another storage's gradient (cat backward) own no bytes.
+  const viewGradOf = new Map<Storage, Storage>();
+  const viewGradCount = new Map<Storage, number>();
+  const gradBytes = (s: Storage) => (viewGradOf.has(s) ? 0 : s.bytes);
+  const releaseGrad = (g: Storage): void => {
+    gradAlloc.delete(g);
+    const copies = sliceGradTwice.delete(g) ? 2 : 1;
+    live -= copies * gradBytes(g);
+    gradLive -= copies * gradBytes(g);
+    const base = viewGradOf.get(g);
+    if (base) {
+      viewGradOf.delete(g);
+      const left = (viewGradCount.get(base) ?? 1) - 1;
+      viewGradCount.set(base, left);
+      // the base's own producer already ran its backward (cat): release it with its last view
+      if (left <= 0 && gradAlloc.has(base)) releaseGrad(base);
+    }
+  };
   let segRecomputePending = new Map<Storage, number>();
+  // Chunk views (slices of one tensor): tensor id -> the slice op's index, to tell chunks apart.
+  const sliceViews = new Map<number, number>();
+  for (const o of ops) if (o.kind === 'reshape' && o.attrs.slice) sliceViews.set(o.output.id, o.index);
+  const sliceGradFrom = new Map<Storage, number>();
+  const sliceGradTwice = new Set<Storage>();
   for (let i = n - 1; i >= 0; i--) {
     const op = ops[i]!;
     if (op.noGrad || !op.output.requiresGrad) continue;
@@ -322,31 +344,47 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
         continue;
       }
       if (s.isInput) continue;
+      if (op.kind === 'concat' && !gradAlloc.has(s) && gradAlloc.has(outS)) {
+        // cat's backward hands each input a narrow view of the output's gradient: no new bytes, and
+        // the whole output gradient lives until the last of those views is consumed.
+        gradAlloc.add(s);
+        viewGradOf.set(s, outS);
+        viewGradCount.set(outS, (viewGradCount.get(outS) ?? 0) + 1);
+        continue;
+      }
       if (gradAlloc.has(s)) {
         temp += gradBytes(s); // a second consumer: its gradient is summed into the first
+        const view = sliceViews.get(t.id);
+        const firstView = sliceGradFrom.get(s);
+        if (dev.sliceGradHeldTwice && view !== undefined && firstView !== undefined && firstView !== view && !sliceGradTwice.has(s)) {
+          // torch 1.13 (measured): once a second chunk's full-size slice gradient arrives, the autograd
+          // input buffer of the chunked tensor holds two full-size gradients until its producer's backward.
+          sliceGradTwice.add(s);
+          live += gradBytes(s);
+          gradLive += gradBytes(s);
+        }
       } else {
         gradAlloc.add(s);
         live += gradBytes(s);
         gradLive += gradBytes(s);
+        const view = sliceViews.get(t.id);
+        if (view !== undefined) sliceGradFrom.set(s, view);
       }
     }
     note(seg ? 'recompute' : 'backward', op, temp, laterTemp);
     // Done with this op: its output's gradient, its saved tensors, its extras.
-    if (op.output === storageOf(op.output) && gradAlloc.has(outS) && outS.producer === i) {
-      gradAlloc.delete(outS);
-      live -= gradBytes(outS);
-      gradLive -= gradBytes(outS);
-    }
+    if (op.output === storageOf(op.output) && gradAlloc.has(outS) && outS.producer === i && !viewGradCount.get(outS)) releaseGrad(outS);
     const pend = seg ? segRecomputePending : pendingSavers;
     const keepsSaves = seg || !inSeg(op);
-    if (keepsSaves) {
-      addExtras(op, -1);
-      for (const s of savedOf[i]!) {
+    const release = (o: OpRec) => {
+      addExtras(o, -1);
+      for (const s of savedOf[o.index]!) {
         const left = (pend.get(s) ?? 1) - 1;
         pend.set(s, left);
         if (left <= 0) free(s);
       }
-    }
+    };
+    if (keepsSaves) release(op);
     if (seg && segFirst.get(op.segment!) === i) {
       if (dev.checkpointRngBytes) {
         live -= dev.checkpointRngBytes;
