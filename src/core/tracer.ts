@@ -167,14 +167,14 @@ export class Tracer implements Builder {
   }
 
   /**
-   * nn.MultiheadAttention(batch_first=True) transposes its input to [seq, batch, dim] and its in-projection
-   * saves a contiguous copy of that view (measured). For an activation this only replaces the tensor that
-   * would have been saved; for a data input (which costs nothing saved) it is an extra copy. Under
-   * autocast the saved tensor is the low-precision cast copy, which is already modelled.
+   * nn.MultiheadAttention(batch_first=True) transposes its input to [seq, batch, dim]; the in-projection
+   * reshapes that view, which copies it, and saves the copy (measured). When the input is also kept by
+   * something else (the data batch, a checkpointed segment's input) the copy is extra memory. Under
+   * autocast the saved tensor is the low-precision cast copy, which the cast already models.
    */
   timeFirstCopy(x: T): T {
     const xt = x as TTensor;
-    if (this.mixed || storageOf(xt).role !== 'input' || this.noGrad) return x;
+    if (this.mixed || this.noGrad) return x;
     return this.op('copy', [xt], { shape: xt.shape, dtype: xt.dtype, name: 'time_first_copy' });
   }
 

@@ -28,19 +28,17 @@ export interface DeviceRules {
   scaleScalarBytes: number;
   /** torch 1.13: mean over a dimension saves its input (2.x saves only the sizes). */
   meanSavesInput: boolean;
-  /** torch 1.13: the gradient of a chunked tensor is held twice (full size) once a second chunk's arrives. */
-  sliceGradHeldTwice: boolean;
   /** CPU kernels' measured backward temporaries (oneDNN conv: input + output sized; batch norm: input sized). */
   cpuBackwardTemps: boolean;
 }
 
-export const CUDA_RULES: DeviceRules = { dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, sliceGradHeldTwice: false, cpuBackwardTemps: false };
+export const CUDA_RULES: DeviceRules = { dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, cpuBackwardTemps: false };
 
 /** Rules for a run: CPU tensors where the CPU differs, measured on torch 1.13 (bench/torch/FACTS.md). */
 export function deviceRules(device: 'cuda' | 'cpu', pytorch: '2' | '1.13'): DeviceRules {
   const base: DeviceRules =
-    device === 'cpu' ? { dropoutMask: 'input', checkpointRngBytes: 5056, scaleScalarBytes: 8, meanSavesInput: false, sliceGradHeldTwice: false, cpuBackwardTemps: true } : { ...CUDA_RULES };
-  return { ...base, meanSavesInput: pytorch === '1.13', sliceGradHeldTwice: pytorch === '1.13' };
+    device === 'cpu' ? { dropoutMask: 'input', checkpointRngBytes: 5056, scaleScalarBytes: 8, meanSavesInput: false, cpuBackwardTemps: true } : { ...CUDA_RULES };
+  return { ...base, meanSavesInput: pytorch === '1.13' };
 }
 
 /** The dtype of a dropout mask for an input of dtype `x`. */

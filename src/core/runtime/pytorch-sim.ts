@@ -298,9 +298,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   const gradBytes = (s: Storage) => (viewGradOf.has(s) ? 0 : s.bytes);
   const releaseGrad = (g: Storage): void => {
     gradAlloc.delete(g);
-    const copies = sliceGradTwice.delete(g) ? 2 : 1;
-    live -= copies * gradBytes(g);
-    gradLive -= copies * gradBytes(g);
+    live -= gradBytes(g);
+    gradLive -= gradBytes(g);
     const base = viewGradOf.get(g);
     if (base) {
       viewGradOf.delete(g);
@@ -311,11 +310,6 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
   };
   let segRecomputePending = new Map<Storage, number>();
-  // Chunk views (slices of one tensor): tensor id -> the slice op's index, to tell chunks apart.
-  const sliceViews = new Map<number, number>();
-  for (const o of ops) if (o.kind === 'reshape' && o.attrs.slice) sliceViews.set(o.output.id, o.index);
-  const sliceGradFrom = new Map<Storage, number>();
-  const sliceGradTwice = new Set<Storage>();
   for (let i = n - 1; i >= 0; i--) {
     const op = ops[i]!;
     if (op.noGrad || !op.output.requiresGrad) continue;
@@ -354,21 +348,10 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       }
       if (gradAlloc.has(s)) {
         temp += gradBytes(s); // a second consumer: its gradient is summed into the first
-        const view = sliceViews.get(t.id);
-        const firstView = sliceGradFrom.get(s);
-        if (dev.sliceGradHeldTwice && view !== undefined && firstView !== undefined && firstView !== view && !sliceGradTwice.has(s)) {
-          // torch 1.13 (measured): once a second chunk's full-size slice gradient arrives, the autograd
-          // input buffer of the chunked tensor holds two full-size gradients until its producer's backward.
-          sliceGradTwice.add(s);
-          live += gradBytes(s);
-          gradLive += gradBytes(s);
-        }
       } else {
         gradAlloc.add(s);
         live += gradBytes(s);
         gradLive += gradBytes(s);
-        const view = sliceViews.get(t.id);
-        if (view !== undefined) sliceGradFrom.set(s, view);
       }
     }
     note(seg ? 'recompute' : 'backward', op, temp, laterTemp);
