@@ -46,9 +46,14 @@ for (const m of measured.cases) {
     continue;
   }
   const cfg = loadConfig(m.config);
-  const run = { ...cfg.run, device: measured.device === 'cuda' ? 'cuda' : 'cpu' };
+  // Estimate for the device and PyTorch version that were measured.
+  const run = { ...cfg.run, device: measured.device === 'cuda' ? 'cuda' : 'cpu', pytorch: measured.torch.startsWith('1.') ? '1.13' : '2' };
   const est = estimate(cfg.model, run);
   const row = { name, model: cfg.model.name, quantities: {} };
+  // The PyTorch model must be the model memplan traced: same parameter counts.
+  if (m.params !== est.params.total || m.trainable !== est.params.trainable) {
+    row.param_mismatch = `torch ${m.params} (${m.trainable} trainable) vs memplan ${est.params.total} (${est.params.trainable})`;
+  }
   for (const [label, mk, ek] of QUANTITIES) {
     const predicted = est[ek];
     const meas = m[mk];
@@ -70,7 +75,7 @@ for (const m of measured.cases) {
 errors.sort((a, b) => a - b);
 const median = errors.length ? (errors.length % 2 ? errors[(errors.length - 1) / 2] : (errors[errors.length / 2 - 1] + errors[errors.length / 2]) / 2) : 0;
 const max = errors.length ? errors[errors.length - 1] : 0;
-const failed = rows.filter((r) => r.error || Object.values(r.quantities).some((q) => Math.abs(q.error_pct) > 5));
+const failed = rows.filter((r) => r.error || r.param_mismatch || Object.values(r.quantities).some((q) => Math.abs(q.error_pct) > 5));
 
 const fmt = (b) => b.toLocaleString('en-US');
 const pct = (e) => `${e >= 0 ? '+' : ''}${e.toFixed(2)}%`;
@@ -106,5 +111,5 @@ const docName = measured.device === 'cuda' ? 'accuracy-pytorch-cuda' : 'accuracy
 writeFileSync(join(root, 'docs', `${docName}.md`), md);
 writeFileSync(join(root, 'docs', `${docName}.json`), JSON.stringify({ torch: measured.torch, device: measured.device, median_abs_error_pct: median, max_abs_error_pct: max, rows, measured: measured.cases.map((c) => ({ ...c, config: relative(root, c.config) })) }, null, 1) + '\n');
 console.log(`validate:torch: ${rows.length} cases, median |error| ${median.toFixed(2)}%, max ${max.toFixed(2)}% -> docs/${docName}.md`);
-for (const r of failed) console.log(`  outside 5%: ${r.name}${r.error ? ` (${r.error})` : ''}`);
+for (const r of failed) console.log(`  outside 5%: ${r.name}${r.error ? ` (${r.error})` : ''}${r.param_mismatch ? ` (parameters differ: ${r.param_mismatch})` : ''}`);
 process.exitCode = failed.length === 0 && median <= 2 ? 0 : 1;

@@ -355,7 +355,7 @@ class MessagePassing(nn.Module):
         src, dst = batch[self.src], batch[self.dst]
         pair = torch.cat([h.index_select(0, src), h.index_select(0, dst)], 1)
         m = self.msg2(self.act(self.msg1(pair)))
-        agg = torch.zeros(h.shape[0], m.shape[1], dtype=m.dtype).scatter_add(0, dst.unsqueeze(1).expand(-1, m.shape[1]), m)
+        agg = torch.zeros(h.shape[0], m.shape[1], dtype=m.dtype, device=m.device).scatter_add(0, dst.unsqueeze(1).expand(-1, m.shape[1]), m)
         return h + self.act(self.update(torch.cat([h, agg], 1)))
 
 
@@ -397,11 +397,14 @@ class Tensor(nn.Module):
             self.register_buffer("buf", torch.zeros(self.shape_, dtype=self.dtype))
         self.out_shape = shape
 
+    def dev(self, x):
+        return x.device if x is not None else torch.device("cpu")
+
     def forward(self, x, batch):
         if self.life in ("saved", "loss") and torch.is_grad_enabled():
-            self.kept.append(torch.empty(self.shape_, dtype=self.dtype))
+            self.kept.append(torch.empty(self.shape_, dtype=self.dtype, device=self.dev(x)))
         elif self.life == "transient":
-            t = torch.empty(self.shape_, dtype=self.dtype)
+            t = torch.empty(self.shape_, dtype=self.dtype, device=self.dev(x))
             del t
         return x
 

@@ -19,6 +19,9 @@ The batch of a micro-batch is created right before its forward and dropped befor
 made (the last one lives through optimizer.step, as in `for batch in loader`); the loss tensor is dropped
 after backward.
 
+Checkpointing uses the non-reentrant torch.utils.checkpoint (it also works when a segment's input needs
+no grad); MEMPLAN_REENTRANT=1 switches models.py to the reentrant one (1.13's default) for comparison.
+
 CPU (default here): bytes come from libmemhook.so (LD_PRELOAD, see harness.py): exact tensor storage bytes.
 CUDA (when `--device cuda` or a GPU is present): torch.cuda.memory_allocated / max_memory_allocated with
 reset_peak_memory_stats per step, plus memory_reserved and the device total (mem_get_info: total - free).

@@ -149,7 +149,6 @@ function buildEstimate(
   const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
   const buffers = sum(persistentTensors.map((o) => bytesOf(o.output)));
   const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
-  const autocast = sum(castParams.map((o) => bytesOf(o.output)));
   const ddpBuckets = strat === 'ddp' && N > 1 && !run.distributed.bucket_view ? grads : 0;
   let gather = 0;
   if (shardParams > 1) {
