@@ -14,7 +14,7 @@ export function parseFormat(v: string | undefined, allowed: readonly string[] = 
 
 /** Run-config keys --set can reach directly; any other key is a dimension override. */
 const RUN_KEYS = new Set([
-  'batch_size', 'grad_accum', 'precision', 'optimizer', 'ema', 'checkpointing', 'attention', 'runtime', 'device', 'gpu',
+  'batch_size', 'grad_accum', 'precision', 'optimizer', 'ema', 'checkpointing', 'attention', 'runtime', 'device', 'pytorch', 'gpu',
 ]);
 const NESTED = new Set(['optimizer', 'ema', 'distributed', 'allocator', 'budget', 'dims']);
 

@@ -9,7 +9,7 @@ import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, type OptimizerCost } from './optimizers.js';
-import { CUDA_RULES, type DeviceRules } from './runtime/pytorch-ops.js';
+import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
 import { bytesOf, type OpRec, type Trace, type TTensor } from './tracer.js';
 import { gib, n } from './units.js';
@@ -128,7 +128,7 @@ export interface Traced {
     persistentTensors: OpRec[];
     castParams: OpRec[];
     autocast: number;
-    /** Elements with an autocast low-precision copy. */
+    /** Elements with an autocast low-precision copy (traced casts and params-block weights). */
     cachedElems: number;
     /** Params of the largest block unit (one repeat): what FSDP/ZeRO-3 gathers at once. */
     largestUnitParams: number;
@@ -139,14 +139,14 @@ export interface Traced {
 
 /** The run settings that change the trace or its simulation; every other setting is a cheap term. */
 export function traceKey(run: RunConfig): string {
-  return JSON.stringify([run.batch_size, run.precision, run.attention, run.checkpointing, run.device, run.runtime, run.dims]);
+  return JSON.stringify([run.batch_size, run.precision, run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims]);
 }
 
 /** Assembles the model for this run and simulates one PyTorch micro-batch: the costly part. */
 export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
   if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
   const { trace, dims, blocks, notes } = assemble(model, run);
-  const dev: DeviceRules = run.device === 'cpu' ? { dropoutMask: 'f32' } : CUDA_RULES;
+  const dev: DeviceRules = deviceRules(run.device, run.pytorch);
   const sim = simulatePytorch(trace, dev, model.blocks.length);
   const trainable = trace.params.filter((p) => p.requiresGrad);
   const frozen = trace.params.filter((p) => !p.requiresGrad);
@@ -168,7 +168,9 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
       buffers: sum(persistentTensors.map((o) => bytesOf(o.output))),
       persistentTensors,
       castParams,
-      autocast: sum(castParams.map((o) => bytesOf(o.output))) + sum(uncastMatmul.map((p) => numel(p.shape) * 2)),
+      // Traced casts live in the simulation (cache until forward ends, saved copies until backward);
+      // only the untraced params-block copies are a constant here, alive through forward and backward.
+      autocast: sum(uncastMatmul.map((p) => numel(p.shape) * 2)),
       cachedElems: sum(castParams.map((o) => numel(o.output.shape))) + sum(uncastMatmul.map((p) => numel(p.shape))),
       largestUnitParams: Math.max(0, ...blocks.filter((b) => b.repeat > 0).map((b) => b.params / b.repeat)),
     },
@@ -243,10 +245,10 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const weights = checkSize(Math.ceil(((P + Pf) * pBytes) / shardParams), 'the weights');
   const master = run.precision === 'fp16' ? Math.ceil((P * 4) / shardState) : 0;
   const grads = Math.ceil((P * pBytes) / shardGrads);
-  const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}`;
+  const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}|${run.device}|${run.pytorch}`;
   let opt = t.optCache.get(optKey);
   if (!opt) {
-    opt = optimizerCost(run.optimizer.type, run.optimizer.impl, agg.trainable, stateB, run.optimizer.weight_decay);
+    opt = optimizerCost(run.optimizer.type, run.optimizer.impl, agg.trainable, stateB, run.optimizer.weight_decay, { device: run.device, pytorch: run.pytorch });
     t.optCache.set(optKey, opt);
   }
   const state = Math.ceil(opt.stateBytes / shardState);
@@ -356,7 +358,10 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
       const pg = shardGrads > 1 ? Math.ceil(act.paramGrads / shardGrads) : act.paramGrads;
       add('gradients', 'gradients (built up so far in backward)', pg, `${gib(pg)} of ${gib(grads)} produced by the time of the peak at ${act.at}`);
     }
-    add('autocast_cache', 'autocast weight copies', autocast, `${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B, kept for backward`);
+    // Weight copies ops saved are in saved activations; the cache itself lives only until forward ends.
+    // Parameters known only by count (a `params` block) have no traced cast: their copy is counted whole.
+    const cacheBytes = act.autocastCache + autocast;
+    add('autocast_cache', 'autocast weight copies (cache only)', cacheBytes, `cast cache of ${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B until autocast exits; ${gib(cacheBytes)} of it not saved by any op at ${act.at}`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, `largest unit's params x ${pBytes} B x (1 + prefetch ${run.distributed.prefetch})`);
     // Per-block parts: saved activations and loss buffers apart, each summing to its component.
     const partsOf = (loss: boolean) => {

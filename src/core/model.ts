@@ -56,6 +56,8 @@ export interface RunConfig {
   attention: 'eager' | 'sdpa';
   runtime: 'pytorch' | 'tfjs';
   device: 'cuda' | 'cpu';
+  /** PyTorch major version whose optimizer code is modelled: '2' (default) or '1.13' (see docs/accuracy-pytorch.md). */
+  pytorch: '2' | '1.13';
   distributed: { strategy: Strategy; gpus: number; bucket_view: boolean; bucket_cap_mb: number; prefetch: number };
   allocator: { expandable_segments: boolean; max_split_size_mb?: number; fragmentation?: number };
   dims: Record<string, NumOrExpr>;
@@ -91,6 +93,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     attention: r.attention ?? 'eager',
     runtime: r.runtime ?? 'pytorch',
     device: r.device ?? 'cuda',
+    pytorch: r.pytorch === undefined ? '2' : (String(r.pytorch) as '2' | '1.13'),
     distributed: {
       strategy: dist.strategy ?? 'none',
       gpus: dist.gpus ?? 1,
@@ -157,7 +160,7 @@ export const BATCH_DIM = 'batch';
 /** Traces the model's training forward pass for this run on `builder` (a Tracer unless probing). */
 export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Builder & { block: number; noGrad: boolean; segment: number | undefined }): Assembled {
   const dims = resolveDims(model.dims ?? {}, run.dims, { [BATCH_DIM]: run.batch_size });
-  const tracer = builder ?? new Tracer(run.precision);
+  const tracer = builder ?? new Tracer(run.precision, { device: run.device, runtime: run.runtime });
   const b = tracer;
   const notes: string[] = [];
   const infos: BlockInfo[] = [];

@@ -23,16 +23,27 @@ export interface OptimizerCost {
 
 const BLOCK_8BIT = 256;
 
+/** Where and which PyTorch runs the step (measured differences: bench/torch/FACTS.md, docs/accuracy-pytorch.md). */
+export interface OptimizerEnv {
+  device: 'cuda' | 'cpu';
+  pytorch: '2' | '1.13';
+}
+
+/** Bytes of Adam's per-parameter `step` counter: a 4-byte fp32 tensor on the CPU (host memory, not GPU, on CUDA). */
+export const ADAM_STEP_BYTES = 4;
+
 export function optimizerCost(
   type: OptimizerName,
   impl: OptimizerImpl,
   params: readonly ParamShape[],
   stateDtypeBytes: number,
   weightDecay: number,
+  env: OptimizerEnv = { device: 'cuda', pytorch: '2' },
 ): OptimizerCost {
   const P = params.reduce((a, p) => a + numel(p.shape), 0);
   const largest = params.reduce((a, p) => Math.max(a, numel(p.shape)), 0);
   const sb = stateDtypeBytes;
+  const v113 = env.pytorch === '1.13';
   switch (type) {
     case 'sgd': {
       const temp = weightDecay > 0 && impl === 'foreach' ? P * sb : 0;
@@ -54,16 +65,37 @@ export function optimizerCost(
     }
     case 'adam':
     case 'adamw': {
-      const temp = impl === 'foreach' ? P * sb : impl === 'for-loop' ? 2 * largest * sb : 0;
+      // torch 1.13 foreach: _foreach_sqrt(v) and the out-of-place _foreach_add(.., eps) are both alive (2P);
+      // 2.x adds eps in place (P).
+      const foreachSets = v113 ? 2 : 1;
+      // for-loop: sqrt(v) and its division for one param; 1.13 measured: the previous param's `denom` is
+      // still held by the loop variable, so max over params of 2 P_i + P_(i-1).
+      let loopElems = 2 * largest;
+      let loopF = `2 x ${n(largest)}`;
+      if (v113) {
+        loopElems = 0;
+        params.forEach((p, i) => {
+          const prev = i > 0 ? numel(params[i - 1]!.shape) : 0;
+          const e = 2 * numel(p.shape) + prev;
+          if (e > loopElems) {
+            loopElems = e;
+            loopF = `2 x ${n(numel(p.shape))} + previous param's denom ${n(prev)}`;
+          }
+        });
+      }
+      const temp = impl === 'foreach' ? foreachSets * P * sb : impl === 'for-loop' ? loopElems * sb : 0;
+      const steps = env.device === 'cpu' ? params.length * ADAM_STEP_BYTES : 0;
       return {
-        stateBytes: 2 * P * sb,
-        stateFormula: `m and v: 2 x ${n(P)} params x ${sb} B`,
+        stateBytes: 2 * P * sb + steps,
+        stateFormula: `m and v: 2 x ${n(P)} params x ${sb} B` + (steps ? ` + a ${ADAM_STEP_BYTES} B step tensor per param tensor: ${params.length} x ${ADAM_STEP_BYTES} B` : ''),
         stepTempBytes: temp,
         stepTempFormula:
           impl === 'foreach'
-            ? `foreach: sqrt(v) for all params at once: ${n(P)} x ${sb} B`
+            ? v113
+              ? `foreach (torch 1.13): sqrt(v) and sqrt(v) + eps for all params at once: 2 x ${n(P)} x ${sb} B`
+              : `foreach: sqrt(v) for all params at once: ${n(P)} x ${sb} B`
             : impl === 'for-loop'
-              ? `for-loop: sqrt(v) and its division for the largest param: 2 x ${n(largest)} x ${sb} B`
+              ? `for-loop: sqrt(v) and its division for the largest param: ${loopF} x ${sb} B`
               : 'fused kernel: no parameter-sized temporaries',
       };
     }

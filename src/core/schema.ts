@@ -133,6 +133,7 @@ export const runSchema = {
     attention: { enum: ['eager', 'sdpa'] },
     runtime: { enum: ['pytorch', 'tfjs'] },
     device: { enum: ['cuda', 'cpu'] },
+    pytorch: { enum: ['2', '1.13', 2, 1.13] },
     distributed: {
       type: 'object',
       additionalProperties: false,

@@ -41,7 +41,7 @@ export interface TTensor extends T {
 export type OpKind =
   | 'cast' | 'linear' | 'matmul' | 'add' | 'mul' | 'scale' | 'act' | 'softmax' | 'layer_norm' | 'batch_norm'
   | 'dropout' | 'embedding' | 'gather_rows' | 'scatter_add' | 'conv' | 'pool' | 'mean_axis' | 'reshape'
-  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor';
+  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor' | 'copy';
 
 export interface OpRec {
   readonly index: number;
@@ -88,6 +88,8 @@ export class Tracer implements Builder {
   /** scopes joined with '.', kept in step with `scopes` (every op and tensor name starts with it). */
   private prefix = '';
   private weightCache = new Map<number, TTensor>();
+  /** Inside shareCasts(): one low-precision copy per activation, as a packed projection (one matmul) makes. */
+  private sharedCasts: Map<number, TTensor> | undefined;
   private paramsByName = new Map<string, TTensor>();
   /** Set by the model assembler. */
   block = 0;
@@ -97,9 +99,20 @@ export class Tracer implements Builder {
   readonly paramType: DType;
   readonly mixed: boolean;
 
-  constructor(readonly precision: Precision) {
+  /**
+   * CPU autocast (measured, torch 1.13): only the losses run in fp32; softmax and layer_norm keep their
+   * input's dtype (CUDA's policy runs them in fp32).
+   */
+  readonly cpuAutocast: boolean;
+
+  /** Tracing for the tfjs runtime: no PyTorch-module quirks (the probe's builder runs none). */
+  readonly tfjs: boolean;
+
+  constructor(readonly precision: Precision, opts: { device?: 'cuda' | 'cpu'; runtime?: 'pytorch' | 'tfjs' } = {}) {
+    this.tfjs = opts.runtime === 'tfjs';
     this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined };
     this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
+    this.cpuAutocast = this.mixed && opts.device === 'cpu';
     this.computeType = precision === 'fp32' ? 'f32' : precision.startsWith('bf16') ? 'bf16' : 'f16';
     this.paramType = this.mixed || precision === 'fp32' ? 'f32' : this.computeType;
   }
@@ -157,7 +170,38 @@ export class Tracer implements Builder {
       this.weightCache.set(x.id, c);
       return c;
     }
-    return this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` });
+    const key = x.id * 8 + (dtype === 'f32' ? 0 : dtype === 'bf16' ? 1 : 2);
+    const shared = this.sharedCasts?.get(key);
+    if (shared) return shared;
+    const c = this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` });
+    this.sharedCasts?.set(key, c);
+    return c;
+  }
+
+  /**
+   * nn.MultiheadAttention(batch_first=True) transposes its input to [seq, batch, dim]; the in-projection
+   * reshapes that view, which copies it, and saves the copy (measured). When the input is also kept by
+   * something else (the data batch, a checkpointed segment's input) the copy is extra memory. Under
+   * autocast the saved tensor is the low-precision cast copy, which the cast already models.
+   */
+  timeFirstCopy(x: T): T {
+    const xt = x as TTensor;
+    if (this.mixed || this.noGrad || this.tfjs) return x;
+    return this.op('copy', [xt], { shape: xt.shape, dtype: xt.dtype, name: 'time_first_copy' });
+  }
+
+  /**
+   * Runs `fn` with activation casts shared: nn.MultiheadAttention projects q, k and v with one packed
+   * in_proj matmul, so autocast makes one low-precision copy of the input, not one per projection.
+   */
+  shareCasts<R>(fn: () => R): R {
+    const prev = this.sharedCasts;
+    this.sharedCasts = new Map();
+    try {
+      return fn();
+    } finally {
+      this.sharedCasts = prev;
+    }
   }
 
   private lowp(xs: TTensor[]): TTensor[] {
@@ -225,12 +269,14 @@ export class Tracer implements Builder {
   }
 
   softmax(x: T): T {
+    if (this.cpuAutocast) return this.op('softmax', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype });
     return this.op('softmax', this.fp32([x as TTensor]), { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
   }
 
   layerNorm(x: T, gamma: T, beta: T): T {
     const d = x.shape[x.shape.length - 1];
     if (gamma.shape.length !== 1 || gamma.shape[0] !== d) throw shapeError(`layer_norm: gamma ${shapeStr(gamma.shape)} does not match ${shapeStr(x.shape)}`);
+    if (this.cpuAutocast) return this.op('layer_norm', [x as TTensor, gamma as TTensor, beta as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype });
     const ins = this.fp32([x as TTensor, gamma as TTensor, beta as TTensor]);
     return this.op('layer_norm', ins, { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
   }
@@ -295,7 +341,8 @@ export class Tracer implements Builder {
   }
 
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
-    const ins = this.fp32([x as TTensor]);
+    // mse and cross entropy are autocast to fp32 on both devices; a plain mean is not on CPU.
+    const ins = this.cpuAutocast && kind === 'mean' ? [x as TTensor] : this.fp32([x as TTensor]);
     if (kind !== 'mean') {
       const target = this.input(
         'target',

@@ -9,9 +9,10 @@ export type AttentionImpl = 'eager' | 'sdpa';
  * Multi-head attention over x[batch, seq, dim] (keys/values from `kv`, or x itself).
  * eager materialises [batch, heads, s, s] scores and probabilities (softmax saves the probabilities,
  * attention dropout a mask, and probs @ V the dropped probabilities); sdpa (flash / memory-efficient)
- * saves q, k, v, the output and a per-row logsumexp.
+ * saves q, k, v, the output and a per-row logsumexp. `packed`: the projections behave as
+ * nn.MultiheadAttention's single in_proj matmul (one autocast copy of the input, not three).
  */
-export function multiHeadAttention(b: Builder, x: T, kv: T, heads: number, impl: AttentionImpl, p: number, path: string): T {
+export function multiHeadAttention(b: Builder, x: T, kv: T, heads: number, impl: AttentionImpl, p: number, path: string, packed = false): T {
   const [n, s, d] = x.shape as [number, number, number];
   const sk = kv.shape[1]!;
   if (x.shape.length !== 3) {
@@ -27,9 +28,14 @@ export function multiHeadAttention(b: Builder, x: T, kv: T, heads: number, impl:
   const proj = (name: string, t: T) =>
     b.linear(t, b.param(`${name}.weight`, [d, d], { matmul: true }), b.param(`${name}.bias`, [d], { init: 'zeros' }));
   const split = (t: T, len: number) => b.transpose(b.reshape(t, [n, len, heads, dh]), [0, 2, 1, 3]);
-  const q = split(proj('q', x), s);
-  const k = split(proj('k', kv), sk);
-  const v = split(proj('v', kv), sk);
+  // nn.MultiheadAttention (packed in_proj): under autocast its input is cast once for q, k and v.
+  const share = packed ? (b as { shareCasts?: <R>(fn: () => R) => R }).shareCasts?.bind(b) : undefined;
+  // nn.MultiheadAttention(batch_first=True) saves a contiguous [seq, batch, dim] copy of its inputs.
+  const copy = packed ? (b as { timeFirstCopy?: (t: T) => T }).timeFirstCopy?.bind(b) : undefined;
+  const xq = copy ? copy(x) : x;
+  const xkv = kv === x ? xq : copy ? copy(kv) : kv;
+  const project = (): [T, T, T] => [split(proj('q', xq), s), split(proj('k', xkv), sk), split(proj('v', xkv), sk)];
+  const [q, k, v] = share ? share(project) : project();
   let ctx: T;
   if (impl === 'sdpa') {
     ctx = b.sdpa(q, k, v);

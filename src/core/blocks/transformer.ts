@@ -55,7 +55,7 @@ export const transformerEncoder: BlockModule = {
   build(b, x, a) {
     const input = need(x, 'transformer_encoder', a.path);
     const o = opts(a, input.shape[input.shape.length - 1]!);
-    const h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path));
+    const h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path, true));
     return residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
   },
 };
@@ -72,8 +72,8 @@ export const transformerDecoder: BlockModule = {
     const memShape = a.shape('memory');
     if (!memShape) throw new MemplanError('E_SHAPE', 'transformer_decoder needs memory: [batch, seq, dim]', { path: `${a.path}.memory` });
     const memory = b.input('memory', memShape, 'float');
-    let h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path));
-    h = residual(b, 'cross_attn', h, o, (t) => multiHeadAttention(b, t, memory, o.heads, o.impl, o.p, a.path));
+    let h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path, true));
+    h = residual(b, 'cross_attn', h, o, (t) => multiHeadAttention(b, t, memory, o.heads, o.impl, o.p, a.path, true));
     return residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
   },
 };

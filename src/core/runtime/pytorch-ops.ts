@@ -4,7 +4,7 @@
  * when the gradient of another input needs it (PyTorch saves conditionally on requires_grad).
  */
 import type { DType } from '../graph.js';
-import { numel } from '../graph.js';
+import { DTYPE_BYTES, numel } from '../graph.js';
 import type { OpRec, TTensor } from '../tracer.js';
 
 /** A tensor an op creates only to save it (dropout mask, layer-norm statistics, pooling indices). */
@@ -20,11 +20,31 @@ export interface SavedSpec {
 }
 
 export interface DeviceRules {
-  /** Dropout mask element type: bool (1 B) on CUDA; measured otherwise on CPU. */
-  dropoutMask: DType;
+  /** Dropout mask element type: bool (1 B) on CUDA; on CPU the input's own dtype (measured: 4 B fp32, 2 B bf16). */
+  dropoutMask: DType | 'input';
+  /** Bytes torch.utils.checkpoint keeps per checkpointed call for the RNG state (CPU: a 5,056 B ByteTensor; CUDA: host memory). */
+  checkpointRngBytes: number;
+  /** Bytes `x * python_scalar` saves: the scalar wrapped in a 0-dim float64 tensor (CPU: 8; on CUDA it stays on the host). */
+  scaleScalarBytes: number;
+  /** torch 1.13: mean over a dimension saves its input (2.x saves only the sizes). */
+  meanSavesInput: boolean;
+  /** CPU kernels' measured backward temporaries (oneDNN conv: input + output sized; batch norm: input sized). */
+  cpuBackwardTemps: boolean;
 }
 
-export const CUDA_RULES: DeviceRules = { dropoutMask: 'bool' };
+export const CUDA_RULES: DeviceRules = { dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, cpuBackwardTemps: false };
+
+/** Rules for a run: CPU tensors where the CPU differs, measured on torch 1.13 (bench/torch/FACTS.md). */
+export function deviceRules(device: 'cuda' | 'cpu', pytorch: '2' | '1.13'): DeviceRules {
+  const base: DeviceRules =
+    device === 'cpu' ? { dropoutMask: 'input', checkpointRngBytes: 5056, scaleScalarBytes: 8, meanSavesInput: false, cpuBackwardTemps: true } : { ...CUDA_RULES };
+  return { ...base, meanSavesInput: pytorch === '1.13' };
+}
+
+/** The dtype of a dropout mask for an input of dtype `x`. */
+export function maskDtype(dev: DeviceRules, x: DType): DType {
+  return dev.dropoutMask === 'input' ? x : dev.dropoutMask;
+}
 
 const NONE: SavedSpec = { keep: [], extras: [] };
 
@@ -80,7 +100,11 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       };
     }
     case 'dropout':
-      return { keep: [], extras: [{ name: 'mask', shape: [...a!.shape], dtype: dev.dropoutMask }] };
+      return { keep: [], extras: [{ name: 'mask', shape: [...a!.shape], dtype: maskDtype(dev, a!.dtype) }] };
+    case 'scale':
+      return dev.scaleScalarBytes ? { keep: [], extras: [{ name: 'scalar', shape: [dev.scaleScalarBytes / 8], dtype: 'i64' }] } : NONE;
+    case 'mean_axis':
+      return dev.meanSavesInput ? { keep: [a!], extras: [] } : NONE;
     case 'embedding':
     case 'gather_rows':
     case 'scatter_add':
@@ -108,17 +132,23 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       return life === 'saved' || life === 'loss' ? { keep: [out], extras: [] } : NONE;
     }
     default:
-      // cast, add, scale, mean_axis, reshape, transpose, concat: backward needs no tensor.
+      // cast, add, reshape, transpose, concat (and scale, mean_axis on CUDA / 2.x): backward needs no tensor.
       return NONE;
   }
 }
 
 /** Bytes an op's backward allocates beyond the gradients of its inputs (workspace, recomputed masks). */
-export function pytorchBackwardTemp(op: OpRec): number {
+export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): number {
+  const bytes = (t: TTensor) => numel(t.shape) * DTYPE_BYTES[t.dtype];
   switch (op.kind) {
     case 'loss':
       // cross entropy backward materialises the softmax (fp32, logits-sized) before subtracting the one-hot.
       return op.attrs.loss === 'cross_entropy' ? numel(op.inputs[0]!.shape) * 4 : 0;
+    case 'conv':
+      // oneDNN (CPU) reorders input and grad_output into its blocked layout: I + O + 7,328 B measured.
+      return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) + bytes(op.output) + 7328 : 0;
+    case 'batch_norm':
+      return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) : 0;
     default:
       return 0;
   }

@@ -8,7 +8,7 @@
  */
 import { numel, DTYPE_BYTES } from '../graph.js';
 import { bytesOf, storageOf, type OpRec, type Trace, type TTensor } from '../tracer.js';
-import { pytorchBackwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
+import { maskDtype, pytorchBackwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
 
 export interface ActivationPeak {
   /** Activation-side bytes alive at the peak, excluding parameter gradients. */
@@ -23,6 +23,8 @@ export interface ActivationPeak {
   grads: number;
   transient: number;
   lossBuffers: number;
+  /** Autocast weight copies held only by the cast cache (not saved by an op) at the peak; part of `bytes`. */
+  autocastCache: number;
   /** Loss buffers per block at the peak (included in savedByBlock). */
   lossByBlock: number[];
 }
@@ -62,8 +64,6 @@ interface Storage {
   requiresGrad: boolean;
   isParam: boolean;
   isInput: boolean;
-  /** An autocast weight copy: the estimator's autocast_cache component holds it, so it is not counted here. */
-  isCache: boolean;
 }
 
 export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number): SimResult {
@@ -85,7 +85,6 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
         requiresGrad: s.requiresGrad,
         isParam: s.role === 'param',
         isInput: s.role === 'input',
-        isCache: false,
       };
       storages.set(s.id, st);
     }
@@ -106,7 +105,6 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       s.lastUse = op.index;
     }
     const out = get(op.output);
-    if (op.kind === 'cast' && op.attrs.weightCache) out.isCache = true;
     if (!op.output.alias) {
       out.producer = op.index;
       out.block = op.block;
@@ -118,12 +116,14 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
   }
   for (const op of ops) {
-    const grad = !op.noGrad && op.output.requiresGrad;
+    // An explicit `saved`/`loss` tensor is kept for backward even though it has no grad-requiring input.
+    const keptTensor = op.kind === 'tensor' && (op.attrs.lifetime === 'saved' || op.attrs.lifetime === 'loss');
+    const grad = !op.noGrad && (op.output.requiresGrad || keptTensor);
     const spec = grad ? pytorchSaved(op, dev) : { keep: [], extras: [] };
     const list: Storage[] = [];
     for (const t of spec.keep) {
       const s = get(t);
-      if (s.isParam || s.isInput || s.isCache) continue;
+      if (s.isParam || s.isInput) continue;
       if (!list.includes(s)) list.push(s);
     }
     savedOf[op.index] = list;
@@ -144,7 +144,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     for (let i = first; i <= last; i++) {
       for (const t of ops[i]!.inputs) {
         const s = get(t);
-        if (s.isParam || s.isInput || s.isCache) continue;
+        if (s.isParam || s.isInput) continue;
         if ((s.producer < first || s.producer > last) && !ins.includes(s)) ins.push(s);
       }
     }
@@ -167,6 +167,11 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   let lossLive = 0;
   let gradLive = 0;
   const liveSet = new Set<Storage>();
+  // Autocast's weight cache holds each cast weight copy until the autocast context exits at the end of
+  // forward (then only the copies ops saved stay, until their backward): pinned here during forward.
+  const cached = new Set<Storage>();
+  for (const op of ops) if (op.kind === 'cast' && op.attrs.weightCache) cached.add(get(op.output));
+  let cacheOnly = 0; // bytes of pinned copies no op saved (alive only through the cache), kept in step below
   const liveSaved = new Set<Storage>();
   const liveByBlock = new Array<number>(blocks).fill(0);
   // The part of liveByBlock that is explicit loss buffers, so breakdowns can show them apart.
@@ -180,27 +185,29 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   const note = (phase: ActivationPeak['phase'], op: OpRec, transient: number, laterTemp: number) => {
     const cur = live + transient;
     const label = () => `${op.scope ? op.scope + ' ' : ''}${kindLabel(op)}`;
+    const cache = phase === 'forward' ? cacheOnly : 0;
     if (cur + paramGrads > first.bytes + first.paramGrads) {
       const at = label();
       Object.assign(first, {
-        bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cur - savedLive - gradLive, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
+        bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive, autocastCache: cache,
+        transient: cur - savedLive - gradLive - cache, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
       });
     }
     const cl = cur + laterTemp;
     if (cl > later.bytes) {
       const at = label();
       Object.assign(later, {
-        bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive,
-        transient: cl - savedLive - gradLive, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
+        bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive, autocastCache: cache,
+        transient: cl - savedLive - gradLive - cache, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
       });
     }
   };
 
   const alloc = (s: Storage) => {
-    if (s.isParam || s.isInput || s.isCache || liveSet.has(s)) return;
+    if (s.isParam || s.isInput || liveSet.has(s)) return;
     liveSet.add(s);
     live += s.bytes;
+    if (cached.has(s)) cacheOnly += s.bytes;
   };
   const free = (s: Storage) => {
     if (!liveSet.delete(s)) return;
@@ -210,6 +217,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       if (s.loss) lossLive -= s.bytes;
       if (s.block >= 0) liveByBlock[s.block]! -= s.bytes;
       if (s.block >= 0 && s.loss) lossByBlock[s.block]! -= s.bytes;
+    } else if (cached.has(s)) {
+      cacheOnly -= s.bytes;
     }
   };
   const markSaved = (s: Storage) => {
@@ -219,6 +228,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     if (s.loss) lossLive += s.bytes;
     if (s.block >= 0) liveByBlock[s.block]! += s.bytes;
     if (s.block >= 0 && s.loss) lossByBlock[s.block]! += s.bytes;
+    if (cached.has(s)) cacheOnly -= s.bytes;
   };
   const addExtras = (op: OpRec, sign: 1 | -1) => {
     const b = extrasOf[op.index]! * sign;
@@ -244,12 +254,21 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       }
       if (phase === 'forward' && op.segment !== undefined && segFirst.get(op.segment) === i) {
         for (const s of segInputs.get(op.segment)!) markSaved(s);
+        // torch.utils.checkpoint also keeps the RNG state of each checkpointed call (preserve_rng_state).
+        if (dev.checkpointRngBytes) {
+          live += dev.checkpointRngBytes;
+          savedLive += dev.checkpointRngBytes;
+          liveByBlock[op.block]! += dev.checkpointRngBytes;
+        }
       }
+      // Dropout makes its mask even when nothing keeps it (no_grad, checkpointed forward): a transient.
+      const dropTemp = op.kind === 'dropout' && (!keep || !extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(dev, op.inputs[0]!.dtype)] : 0;
       // A `transient` explicit tensor exists only while its op runs.
-      note(phase, op, 0, 0);
+      note(phase, op, dropTemp, 0);
       if (op.kind === 'tensor' && op.attrs.lifetime === 'transient') free(out);
       for (const t of op.inputs) {
         const s = get(t);
+        if (phase === 'forward' && cached.has(s)) continue;
         if (s.lastUse <= i && !liveSaved.has(s) && !(pending.get(s) ?? 0)) free(s);
       }
       const lu = out.lastUse;
@@ -258,6 +277,8 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
   };
 
   forward(0, n - 1, 'forward', (op) => !inSeg(op), fwdSavers);
+  // The autocast context exits: cached copies no op saved are released.
+  for (const c of cached) if (!liveSaved.has(c)) free(c);
   for (const s of liveSaved) {
     if (s.block >= 0) {
       // Tensor ids are their index in trace.tensors.
@@ -274,8 +295,34 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
 
   // Backward.
   const gradAlloc = new Set<Storage>();
+  // Parameters no op reads (a `params` block: known only by count) still get gradients in backward
+  // (measured: they appear as soon as backward reaches the loss term that uses them); count them from its start.
+  for (const p of trace.params) {
+    if (!p.requiresGrad) continue;
+    const s = get(p);
+    if (s.lastUse < 0 && !gradAlloc.has(s)) {
+      gradAlloc.add(s);
+      paramGrads += s.bytes;
+    }
+  }
   const pendingSavers = new Map<Storage, number>(fwdSavers);
-  const gradBytes = (s: Storage) => s.bytes;
+  // Gradients that are views of another storage's gradient (cat backward) own no bytes.
+  const viewGradOf = new Map<Storage, Storage>();
+  const viewGradCount = new Map<Storage, number>();
+  const gradBytes = (s: Storage) => (viewGradOf.has(s) ? 0 : s.bytes);
+  const releaseGrad = (g: Storage): void => {
+    gradAlloc.delete(g);
+    live -= gradBytes(g);
+    gradLive -= gradBytes(g);
+    const base = viewGradOf.get(g);
+    if (base) {
+      viewGradOf.delete(g);
+      const left = (viewGradCount.get(base) ?? 1) - 1;
+      viewGradCount.set(base, left);
+      // the base's own producer already ran its backward (cat): release it with its last view
+      if (left <= 0 && gradAlloc.has(base)) releaseGrad(base);
+    }
+  };
   let segRecomputePending = new Map<Storage, number>();
   for (let i = n - 1; i >= 0; i--) {
     const op = ops[i]!;
@@ -291,7 +338,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     // The output's gradient: the loss starts with a scalar 1.
     const outS = get(op.output);
     // Gradients of the inputs.
-    let temp = pytorchBackwardTemp(op);
+    let temp = pytorchBackwardTemp(op, dev);
     let laterTemp = 0;
     for (const t of op.inputs) {
       if (!t.requiresGrad) continue;
@@ -307,6 +354,14 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
         continue;
       }
       if (s.isInput) continue;
+      if (op.kind === 'concat' && !gradAlloc.has(s) && gradAlloc.has(outS)) {
+        // cat's backward hands each input a narrow view of the output's gradient: no new bytes, and
+        // the whole output gradient lives until the last of those views is consumed.
+        gradAlloc.add(s);
+        viewGradOf.set(s, outS);
+        viewGradCount.set(outS, (viewGradCount.get(outS) ?? 0) + 1);
+        continue;
+      }
       if (gradAlloc.has(s)) {
         temp += gradBytes(s); // a second consumer: its gradient is summed into the first
       } else {
@@ -317,22 +372,24 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
     note(seg ? 'recompute' : 'backward', op, temp, laterTemp);
     // Done with this op: its output's gradient, its saved tensors, its extras.
-    if (op.output === storageOf(op.output) && gradAlloc.has(outS) && outS.producer === i) {
-      gradAlloc.delete(outS);
-      live -= gradBytes(outS);
-      gradLive -= gradBytes(outS);
-    }
+    if (op.output === storageOf(op.output) && gradAlloc.has(outS) && outS.producer === i && !viewGradCount.get(outS)) releaseGrad(outS);
     const pend = seg ? segRecomputePending : pendingSavers;
     const keepsSaves = seg || !inSeg(op);
-    if (keepsSaves) {
-      addExtras(op, -1);
-      for (const s of savedOf[i]!) {
+    const release = (o: OpRec) => {
+      addExtras(o, -1);
+      for (const s of savedOf[o.index]!) {
         const left = (pend.get(s) ?? 1) - 1;
         pend.set(s, left);
         if (left <= 0) free(s);
       }
-    }
+    };
+    if (keepsSaves) release(op);
     if (seg && segFirst.get(op.segment!) === i) {
+      if (dev.checkpointRngBytes) {
+        live -= dev.checkpointRngBytes;
+        savedLive -= dev.checkpointRngBytes;
+        liveByBlock[op.block]! -= dev.checkpointRngBytes;
+      }
       for (const s of segInputs.get(op.segment!)!) {
         const left = (pendingSavers.get(s) ?? 1) - 1;
         pendingSavers.set(s, left);
@@ -352,7 +409,7 @@ function emptyPeak(blocks: number): ActivationPeak {
   return {
     bytes: 0, paramGrads: 0, phase: 'forward', at: '', saved: 0, savedByBlock: new Array<number>(blocks).fill(0),
     lossByBlock: new Array<number>(blocks).fill(0),
-    grads: 0, transient: 0, lossBuffers: 0,
+    grads: 0, transient: 0, lossBuffers: 0, autocastCache: 0,
   };
 }
 

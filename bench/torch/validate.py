@@ -1,0 +1,227 @@
+"""Measure real PyTorch training steps for memplan run configs and print JSON.
+
+usage: /usr/bin/python3 bench/torch/validate.py [--device cpu|cuda] [--out FILE] CONFIG.yaml...
+
+For each run config (memplan format; the model descriptor beside it) this builds the model with
+models.py and runs step 1 and step 2 exactly as the config says: optimizer (SGD, SGD momentum, Adam, AdamW,
+foreach or for-loop), gradient accumulation (loss / grad_accum per micro-batch), checkpointing and
+chunking as the descriptor says, EMA (in-place foreach update after the optimizer step), bf16 autocast
+(torch.autocast around forward and loss), frozen blocks under torch.no_grad, and
+optimizer.zero_grad(set_to_none=True) at the start of every step (explicit: torch 1.13 defaults to False).
+
+Measured, all relative to the byte count taken BEFORE the model is built, so weights, gradients, optimizer
+state, EMA copy and the micro-batch are all included, like memplan's `allocated` (which excludes nothing):
+* forward_saved: bytes left alive by micro-batch 1's forward of step 1 (loss alive, its own storage
+  excluded, the batch excluded): memplan's `forward_saved`.
+* step1_peak / step2_peak: peak live bytes during step 1 / step 2 (forward, backward, optimizer, EMA):
+  memplan's `step1_allocated` / `steady_allocated`.
+The batch of a micro-batch is created right before its forward and dropped before the next micro-batch is
+made (the last one lives through optimizer.step, as in `for batch in loader`); the loss tensor is dropped
+after backward.
+
+Checkpointing uses the non-reentrant torch.utils.checkpoint (it also works when a segment's input needs
+no grad); MEMPLAN_REENTRANT=1 switches models.py to the reentrant one (1.13's default) for comparison.
+
+CPU (default here): bytes come from libmemhook.so (LD_PRELOAD, see harness.py): exact tensor storage bytes.
+CUDA (when `--device cuda` or a GPU is present): torch.cuda.memory_allocated / max_memory_allocated with
+reset_peak_memory_stats per step, plus memory_reserved and the device total (mem_get_info: total - free).
+The CUDA path is written to the same plan but has not been run (no GPU where this was written).
+"""
+import argparse
+import contextlib
+import gc
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def _want_cuda(argv):
+    if "--device" in argv:
+        i = argv.index("--device")
+        return i + 1 < len(argv) and argv[i + 1] == "cuda"
+    return False
+
+
+if not _want_cuda(sys.argv):
+    import harness as H  # noqa: E402  (re-execs the interpreter with LD_PRELOAD=libmemhook.so)
+import torch  # noqa: E402
+
+import models as M  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+class CpuCounter:
+    device = "cpu"
+
+    def cur(self):
+        return H.cur()
+
+    def peak(self):
+        return H.peak()
+
+    def reset_peak(self):
+        H.reset_peak()
+
+    def extra(self):
+        return {}
+
+
+class CudaCounter:
+    device = "cuda"
+
+    def cur(self):
+        return torch.cuda.memory_allocated()
+
+    def peak(self):
+        return torch.cuda.max_memory_allocated()
+
+    def reset_peak(self):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+
+    def extra(self):
+        free, total = torch.cuda.mem_get_info()
+        return {"reserved": torch.cuda.memory_reserved(), "max_reserved": torch.cuda.max_memory_reserved(),
+                "device_used": total - free, "device_total": total, "device_name": torch.cuda.get_device_name()}
+
+
+def make_optimizer(run, params):
+    o = run["optimizer"]
+    t, impl, wd = o["type"], o["impl"], o["weight_decay"]
+    if impl == "fused":
+        raise ValueError("fused optimizers do not exist in torch 1.13")
+    fe = impl == "foreach"
+    if t == "sgd":
+        return torch.optim.SGD(params, lr=1e-3, weight_decay=wd, foreach=fe)
+    if t == "sgd-momentum":
+        return torch.optim.SGD(params, lr=1e-3, momentum=0.9, weight_decay=wd, foreach=fe)
+    if t == "adam":
+        return torch.optim.Adam(params, lr=1e-3, weight_decay=wd, foreach=fe)
+    if t == "adamw":
+        return torch.optim.AdamW(params, lr=1e-3, weight_decay=wd, foreach=fe)
+    raise ValueError("optimizer %s is not in torch" % t)
+
+
+def autocast_ctx(run, device):
+    p = run["precision"]
+    if p == "fp32":
+        return contextlib.nullcontext()
+    if p == "bf16-mixed":
+        return torch.autocast(device, dtype=torch.bfloat16)
+    if p == "fp16-mixed" and device == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    raise ValueError("precision %s is not measured on %s here" % (p, device))
+
+
+def to_device(batch, device):
+    return batch if device == "cpu" else {k: v.to(device) for k, v in batch.items()}
+
+
+def run_case(run, desc, counter, steps=2):
+    device = counter.device
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    gc.collect()
+    c0 = counter.cur()
+    model = M.DescriptorModel(desc, run).to(device)
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = make_optimizer(run, trainable)
+    ema = None
+    if run["ema"]["enabled"]:
+        dt = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}[run["ema"]["dtype"]]
+        ema = [p.detach().to(dtype=dt, copy=True) for p in trainable]
+    out = {"weights_and_buffers": counter.cur() - c0 - (sum(e.numel() * e.element_size() for e in ema) if ema else 0),
+           "params": sum(p.numel() for p in model.parameters()),
+           "trainable": sum(p.numel() for p in trainable), "steps": []}
+    accum = run["grad_accum"]
+    for step in range(1, steps + 1):
+        opt.zero_grad(set_to_none=True)
+        gc.collect()
+        counter.reset_peak()
+        s = {"step": step, "start": counter.cur() - c0}
+        batch = None
+        for mb in range(accum):
+            del batch  # the previous micro-batch goes before the next is made
+            batch = to_device(model.make_batch(gen), device)
+            before = counter.cur()
+            counter.reset_peak()
+            with autocast_ctx(run, device):
+                loss = model(batch)
+            if accum > 1:
+                loss = loss / accum
+            gc.collect()
+            s.setdefault("fwd_peaks", []).append(counter.peak() - c0)
+            counter.reset_peak()
+            if mb == 0:
+                s["forward_saved"] = counter.cur() - before - loss.storage().nbytes()
+                s["loss_storage"] = loss.storage().nbytes()
+            loss.backward()
+            s.setdefault("bwd_peaks", []).append(counter.peak() - c0)
+            del loss
+            model.kept.clear()
+            gc.collect()
+        s["before_opt"] = counter.cur() - c0
+        counter.reset_peak()
+        opt.step()  # the last micro-batch is still alive here, as in `for batch in loader: ...; opt.step()`
+        if ema is not None:
+            # in-place EMA update (no parameter-sized temporaries)
+            with torch.no_grad():
+                torch._foreach_mul_(ema, 0.999)
+                torch._foreach_add_(ema, [p.detach().to(ema[0].dtype) for p in trainable] if ema[0].dtype != trainable[0].dtype else trainable, alpha=0.001)
+        del batch
+        gc.collect()
+        s["opt_ema_peak"] = counter.peak() - c0
+        s["peak"] = max(s["fwd_peaks"] + s["bwd_peaks"] + [s["opt_ema_peak"]])
+        s["end"] = counter.cur() - c0
+        s.update(counter.extra())
+        out["steps"].append(s)
+    st = [v for p in trainable for v in opt.state[p].values() if torch.is_tensor(v)]
+    out["optimizer_state"] = sum(v.numel() * v.element_size() for v in st)
+    out["forward_saved"] = out["steps"][0]["forward_saved"]
+    out["step1_peak"] = out["steps"][0]["peak"]
+    out["step2_peak"] = out["steps"][-1]["peak"]
+    del model, opt, ema, trainable, st
+    gc.collect()
+    out["leaked"] = counter.cur() - c0
+    return out
+
+
+def main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("configs", nargs="+")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--out")
+    a = ap.parse_args(argv)
+    counter = CudaCounter() if a.device == "cuda" else CpuCounter()
+    if a.device == "cuda":
+        torch.cuda.init()
+    results = {"torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(), "cases": []}
+    for path in a.configs:
+        run, desc = M.load_case(path)
+        t0 = time.time()
+        try:
+            run_case(run, desc, counter, steps=1)  # warm-up: first-call kernel caches are allocated before the baseline
+            gc.collect()
+            r = run_case(run, desc, counter)
+            r["config"] = path
+        except Exception as e:  # a case PyTorch cannot run is reported, not fatal
+            r = {"config": path, "error": "%s: %s" % (type(e).__name__, e)}
+        r["seconds"] = round(time.time() - t0, 2)
+        results["cases"].append(r)
+        print("%-60s %s" % (path, r.get("error") or "saved %d step1 %d step2 %d" % (r["forward_saved"], r["step1_peak"], r["step2_peak"])), file=sys.stderr)
+    text = json.dumps(results, indent=1)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
