@@ -17,10 +17,12 @@ const CTX_4090 = 450 * 1024 * 1024 + 8.5 * 1024 * 1024;
 // Seed 004 fixture, per sample: recurrent core 14 steps x 5 layers x 40 tokens x 512 x 17 elements x 2 B,
 // spectrum loss 2 x 100 peaks x 20000 bins x 4 B. Persistent in the forward of a steady step:
 // fp32 weights + fp32 EMA + AdamW m and v = 12.5M x (4 + 4 + 8) B, plus autocast's bf16 copy of the
-// (matmul) parameters, kept through forward and backward: 12.5M x 2 B.
+// (matmul) parameters, kept through forward and backward: 12.5M x 2 B. In backward the params block's
+// fp32 gradients (12.5M x 4 B) join them while the saved tensors and loss buffers are still alive.
 const CORE = 14 * 5 * 40 * 512 * 17 * 2;
 const SPECTRUM = 2 * 100 * 20000 * 4;
 const PERSISTENT = 12_500_000 * (4 + 4 + 8 + 2);
+const GRADS = 12_500_000 * 4;
 const device = (allocated: number, frag = 0.1) => allocated + Math.ceil(allocated * frag) + CTX_4090;
 
 describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
@@ -30,9 +32,10 @@ describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
     const t = r.targets[0]!;
     // Why the seed's "96 x 1: OOM" does not follow from its own numbers: 12.5M x 2 B x 2 is 50 MB, not
     // 1.5 GB; m and v are 12.5M x 8 B = 100 MB, not 3 GB; EMA 50 MB, not 750 MB. With its own activation
-    // ("2-3 GB" at 48) and spectrum ("~800 MB" at 48) figures doubled for 96, the step needs ~6.4 GB:
-    const allocated96 = PERSISTENT + 96 * (CORE + SPECTRUM);
-    assert.equal(allocated96, 225_000_000 + 4_679_270_400 + 1_536_000_000);
+    // ("2-3 GB" at 48) and spectrum ("~800 MB" at 48) figures doubled for 96, the step needs ~6.5 GB
+    // (peak at the start of backward: persistent, the gradients, everything saved):
+    const allocated96 = PERSISTENT + GRADS + 96 * (CORE + SPECTRUM);
+    assert.equal(allocated96, 225_000_000 + 50_000_000 + 4_679_270_400 + 1_536_000_000);
     assert.equal(t.as_configured.device_total, device(allocated96));
     assert.ok(t.as_configured.headroom > 16 * 2 ** 30, 'about 17 GiB to spare on a 24 GiB card');
     // So no accumulation is needed and the top choice is the config as given.
@@ -43,7 +46,7 @@ describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
     assert.match(t.summary, /^96 x 1 fits with .* headroom; no accumulation needed$/);
     // 48 x 2 fits too: later micro-batch = persistent + gradients 12.5M x 4 B + 48 samples.
     const row48 = t.ranked.find((c) => c.batch_size === 48 && c.settings.length === 0)!;
-    assert.equal(row48.device_total, device(PERSISTENT + 50_000_000 + 48 * (CORE + SPECTRUM)));
+    assert.equal(row48.device_total, device(PERSISTENT + GRADS + 48 * (CORE + SPECTRUM)));
     // The descriptor's result-changing knob and its warning are reported, not varied.
     const bins = r.knobs.find((k) => k.name === 'bins')!;
     assert.deepEqual(bins, { name: 'bins', values: [20000, 10000, 7500], changes_results: true, note: "don't reduce spectrum resolution: hurts quality (seed 004)", varied: false });
@@ -55,11 +58,11 @@ describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
     const r = recommend(cfg.model, cfg.run, { targets: [{ preset: rtx4090(), gpus: 1 }], effectiveBatch: 96 });
     const t = r.targets[0]!;
     const core = CORE * 5;
-    const over96 = device(PERSISTENT + 96 * (core + SPECTRUM)) - CAP_4090;
+    const over96 = device(PERSISTENT + GRADS + 96 * (core + SPECTRUM)) - CAP_4090;
     assert.equal(-t.as_configured.headroom, over96);
     assert.ok(over96 > 2 * 2 ** 30);
     // Not even expandable_segments (2% instead of 10%) or EMA on the CPU (-50 MB) saves 96 x 1.
-    assert.ok(device(PERSISTENT - 50_000_000 + 96 * (core + SPECTRUM), 0.02) > CAP_4090);
+    assert.ok(device(PERSISTENT + GRADS - 50_000_000 + 96 * (core + SPECTRUM), 0.02) > CAP_4090);
     assert.ok(t.ranked.every((c) => c.batch_size < 96));
     const best = t.best!;
     assert.equal(best.batch_size, 48);
@@ -67,7 +70,7 @@ describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
     assert.deepEqual(best.settings, []);
     assert.equal(best.speed, Math.round(accumFactor(2) * 1000) / 1000);
     // Later micro-batch of 48 x 2: persistent + gradients + 48 samples of activations.
-    const alloc48 = PERSISTENT + 50_000_000 + 48 * (core + SPECTRUM);
+    const alloc48 = PERSISTENT + GRADS + 48 * (core + SPECTRUM);
     assert.equal(best.device_total, device(alloc48));
     assert.equal(best.headroom, CAP_4090 - device(alloc48));
     assert.match(t.summary, /^48 x 2 fits with .* headroom; 96 x 1 is over by .*: largest component saved activations/);
@@ -75,9 +78,11 @@ describe('recommend: seed 004 (peptide, RTX 4090, effective batch 96)', () => {
 });
 
 describe('recommend: result-changing knobs', () => {
-  // A test-only card: 25 MB, no context. 1M params x (4 + 8) B = 12 MB with AdamW, spectrum 16 MB at batch 1.
-  const tiny: Preset = { id: 'tiny', name: 'tiny card', kind: 'gpu', capacity_bytes: 25_000_000, context_bytes: 0, source: 'test' };
+  // A test-only card: 30 MB, no context (safe margin 5% = 1.5 MB). 1M params x (4 + 8) B = 12 MB with AdamW,
+  // their gradients 4 MB in backward, spectrum 16 MB at batch 1.
+  const tiny: Preset = { id: 'tiny', name: 'tiny card', kind: 'gpu', capacity_bytes: 30_000_000, context_bytes: 0, source: 'test' };
   const STATE = 12_000_000;
+  const PGRADS = 4_000_000;
 
   it('nothing fits: reports the closest and which not-yet-allowed knob would fit, with its note', () => {
     const cfg = loadConfig(fixture('spectrum-tiny-card'));
@@ -85,19 +90,20 @@ describe('recommend: result-changing knobs', () => {
     const t = r.targets[0]!;
     assert.equal(r.fits, false);
     assert.equal(t.fitting, 0);
-    // Closest: expandable_segments (2% allowance) on 12 MB + 16 MB.
-    const closest = 28_000_000 + 560_000;
+    // Closest: expandable_segments (2% allowance) on 12 MB + 4 MB of gradients + 16 MB.
+    const closest = 32_000_000 + 640_000;
     assert.equal(t.closest!.device_total, closest);
     assert.ok(t.closest!.settings.some((s) => s.label === 'expandable_segments'));
     assert.match(t.summary, /^nothing fits on tiny card at effective batch 1; closest: 1 x 1/);
     const bins = t.suggestions.find((s) => s.allow.startsWith('--allow bins'))!;
     assert.equal(bins.note, "don't reduce spectrum resolution: hurts quality");
-    // bins 10000 halves the spectrum: 12 MB + 8 MB = 20 MB, + 10% = 22 MB: 3 MB headroom, the smallest change.
-    assert.equal(bins.best.device_total, 22_000_000);
+    // bins 10000 halves the spectrum: 12 MB + 4 MB + 8 MB = 24 MB, + 10% = 26.4 MB: 3.6 MB headroom, the smallest change.
+    assert.equal(bins.best.device_total, 26_400_000);
     assert.deepEqual(bins.best.settings.map((s) => s.label), ['bins=10000']);
-    // 8-bit AdamW: m and v 2 x 1M x 1 B + absmax 2 x ceil(1M / 256) x 4 B; with expandable_segments it is safe.
+    // 8-bit AdamW: weights, gradients, m and v 2 x 1M x 1 B + absmax 2 x ceil(1M / 256) x 4 B; +10% leaves
+    // 1.37 MB (under the 1.5 MB margin), with expandable_segments (+2%) it is safe.
     const eight = t.suggestions.find((s) => s.allow === '--allow optimizer=adamw-8bit')!;
-    const alloc8 = 4_000_000 + 2_000_000 + 2 * Math.ceil(1_000_000 / 256) * 4 + 16_000_000;
+    const alloc8 = 4_000_000 + PGRADS + 2_000_000 + 2 * Math.ceil(1_000_000 / 256) * 4 + 16_000_000;
     assert.equal(eight.best.device_total, alloc8 + Math.ceil(alloc8 * 0.02));
   });
 
@@ -106,7 +112,8 @@ describe('recommend: result-changing knobs', () => {
     const r = recommend(cfg.model, cfg.run, { targets: [{ preset: tiny, gpus: 1 }], allow: [parseAllow('bins=5000..20000')] });
     const t = r.targets[0]!;
     assert.equal(r.fits, true);
-    assert.equal(t.best!.device_total, STATE + 8_000_000 + 2_000_000);
+    // bins=10000 (the smallest change that fits): 12 MB + 4 MB of gradients + 8 MB, + 10%.
+    assert.equal(t.best!.device_total, STATE + PGRADS + 8_000_000 + 2_400_000);
     assert.equal(t.best!.changes_results, true);
     assert.deepEqual(t.best!.settings, [{ knob: 'bins', label: 'bins=10000', changesResults: true, note: "don't reduce spectrum resolution: hurts quality" }]);
     assert.equal(r.knobs[0]!.varied, true);
@@ -126,9 +133,11 @@ describe('recommend: search space', () => {
     const top = t.best!;
     assert.equal(top.batch_size, 48);
     assert.deepEqual(top.settings, []);
-    assert.equal(top.device_total, device(PERSISTENT + 50_000_000 + 48 * (CORE + SPECTRUM)));
+    // Backward peak: the buckets (12.5M x 4 B) and the gradients themselves.
+    assert.equal(top.device_total, device(PERSISTENT + 50_000_000 + GRADS + 48 * (CORE + SPECTRUM)));
     const bv = t.ranked.find((c) => c.batch_size === 48 && c.settings.length === 1 && c.settings[0]!.label === 'ddp bucket_view')!;
-    assert.equal(bv.device_total, device(PERSISTENT + 48 * (CORE + SPECTRUM)));
+    // gradient_as_bucket_view: the gradients are the buckets.
+    assert.equal(bv.device_total, device(PERSISTENT + GRADS + 48 * (CORE + SPECTRUM)));
   });
 
   it('every candidate agrees with estimate() of its run config', () => {

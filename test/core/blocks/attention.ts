@@ -38,8 +38,10 @@ export default function register(h: typeof Helpers): void {
     const probs32 = P * 4; //       softmax runs in fp32 under autocast and saves its output
     const probs16 = P * 2; //       probs @ v casts the probabilities to bf16 and saves that copy
     const ctx = X * 2;
-    assert.equal(e.forward_saved, xCasts + qkv + probs32 + probs16 + ctx);
-    assert.equal(e.forward_saved, 1_617_600);
+    const wOut = D * D * 2; //     the out projection's input (context) requires grad: it saves its bf16 weight copy
+    // (the q/k/v projections read the data batch, which needs no grad: they save no weight copy)
+    assert.equal(e.forward_saved, xCasts + qkv + probs32 + probs16 + ctx + wOut);
+    assert.equal(e.forward_saved, 1_617_600 + 32_768);
   });
 
   test('attention dropout adds a 1-byte mask and a second s x s tensor (the dropped probabilities)', () => {
@@ -52,7 +54,9 @@ export default function register(h: typeof Helpers): void {
     const s = saved(m);
     // The out projection's saved input is the sdpa output itself (one storage).
     assert.equal(s.fp32, 3 * X * 4 + X * 4 + B * H * S * 4);
-    assert.equal(s.bf16, 3 * X * 2 + 3 * X * 2 + X * 2 + B * H * S * 4);
+    // bf16: x's three casts, q/k/v, output, logsumexp, and the out projection's bf16 weight copy (its input
+    // requires grad; q/k/v read the data batch and save no weight copy).
+    assert.equal(s.bf16, 3 * X * 2 + 3 * X * 2 + X * 2 + B * H * S * 4 + D * D * 2);
     // The run-wide attention setting picks sdpa too.
     assert.equal(est(model([{ type: 'attention', input: [B, S, D], heads: H }]), { attention: 'sdpa' }).forward_saved, s.fp32);
   });

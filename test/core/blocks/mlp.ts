@@ -13,8 +13,9 @@ export default function register(h: typeof Helpers): void {
     const s = saved(m);
     // fc1 input x, gelu input h, dropout mask h (1 B), fc2 input (dropped h), output dropout mask x (1 B).
     assert.equal(s.fp32, x * 4 + h * 4 + h * 1 + h * 4 + x * 1);
-    // pre's bf16 batch cast, then the same tensors in 2 bytes (linear outputs are bf16), masks still 1 B.
-    assert.equal(s.bf16, x * 2 + (x * 2 + h * 2 + h * 1 + h * 2 + x * 1));
+    // pre's bf16 batch cast, then the same tensors in 2 bytes (linear outputs are bf16), masks still 1 B,
+    // and the bf16 weight copies fc1 [16, 64] and fc2 [64, 16] save (their inputs require grad).
+    assert.equal(s.bf16, x * 2 + (x * 2 + h * 2 + h * 1 + h * 2 + x * 1) + (16 * 64 + 64 * 16) * 2);
   });
 
   test('mlp with out and no bias, dropout 0', () => {

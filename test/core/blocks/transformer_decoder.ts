@@ -14,9 +14,12 @@ export default function register(h: typeof Helpers): void {
     const X = B * T * D;
     const Y = B * M * D;
     const norm = X * 4 + 2 * B * T * 4;
-    const self = X * 4 + 2 * X * 4 + B * H * T * T * 4 + X * 4 + X * 4; // x, q, k, probs, v, context
-    // Cross: q's input (norm1 output), q, k and v from memory (the batch: projections keep nothing of it), probs, context.
-    const cross = X * 4 + X * 4 + Y * 4 + B * H * T * M * 4 + Y * 4 + X * 4;
+    // x (its time-first copy replaces it: nothing else keeps pre's output), q, k, probs, v, context
+    const self = X * 4 + 2 * X * 4 + B * H * T * T * 4 + X * 4 + X * 4;
+    // Cross: q's input (norm1 output, its time-first copy), the time-first fp32 copy of the memory that
+    // nn.MultiheadAttention(batch_first=True) makes and the k and v projections save (the memory itself
+    // is the batch), q, k, probs, v, context.
+    const cross = X * 4 + Y * 4 + X * 4 + Y * 4 + B * H * T * M * 4 + Y * 4 + X * 4;
     const ffn = X * 4 + B * T * F * 4; // fc1 input, relu output (= fc2 input)
     const e = est(m);
     assert.equal(e.forward_saved, self + norm + cross + norm + ffn + norm);

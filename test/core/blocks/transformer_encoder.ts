@@ -20,7 +20,7 @@ export default function register(h: typeof Helpers): void {
   /** fp32 saved bytes, post-norm. */
   function postNormFp32(): number {
     const attn =
-      X * 4 + //        x, kept once for the q, k and v projections
+      X * 4 + //        x's time-first copy, kept once for the q, k and v projections (replaces x, which nothing else keeps)
       2 * X * 4 + //    q and k (scores matmul)
       P * 4 + //        softmax output
       P * 1 + //        attention dropout mask
@@ -44,12 +44,18 @@ export default function register(h: typeof Helpers): void {
     assert.equal(s.fp32, 4_312_800);
     const bf16 =
       X * 2 + //                       pre: bf16 cast of the batch
-      // attention: x (already bf16), q, k, fp32 probs, mask, bf16 cast of the dropped probs, v, context
+      // attention: x (already bf16: no cast, and no time-first copy under autocast), q, k, fp32 probs,
+      // mask, bf16 cast of the dropped probs, v, context
       X * 2 + 2 * X * 2 + P * 4 + P * 1 + P * 2 + X * 2 + X * 2 +
+      // bf16 weight copies the attention's linears save (their inputs require grad): q, k, v in-projection
+      // and the out projection
+      3 * D * D * 2 + D * D * 2 +
       // residual 1: mask, fp32 copy of the bf16 sum for layer_norm, mean/rstd
       X * 1 + X * 4 + 2 * ROWS * 4 +
       // feed-forward: bf16 cast of the fp32 norm output, relu output, mask, dropped hidden (all bf16)
       X * 2 + HID * 2 + HID * 1 + HID * 2 +
+      // bf16 weight copies fc1 [D, F] and fc2 [F, D] save
+      D * F * 2 + F * D * 2 +
       // residual 2: mask; fp32 + bf16 adds to fp32, so layer_norm needs no cast; mean/rstd
       X * 1 + X * 4 + 2 * ROWS * 4;
     assert.equal(s.bf16, bf16);
