@@ -333,8 +333,9 @@ way the guide says: the micro-batch sets the activations, and 48 x 2 keeps the e
 (the guide's "~60%"); at batch ${B} the spectrum tensors go from ${fmt(spectrumAt(cur))} to ${fmt(spectrumAt(low))} and the device
 total from ${fmt(cur.device_total)} to ${fmt(low.device_total)}.
 
-Not modelled: \`torch.compile\` (fusion can drop some saved intermediates; the guide says it "may use more"), and
-autocast's bf16 weight copies (the \`params\` block has no matmuls to cast for; at most 12.5M x 2 B = 25 MB).
+Not modelled: \`torch.compile\` (fusion can drop some saved intermediates; the guide says it "may use more").
+Autocast's bf16 weight copies are counted whole for the \`params\` block (${int(P)} x 2 B = ${fmt(comp(cur, 'autocast_cache'))} at the
+peak), kept through forward and backward: a parameter count cannot say which copies an op saves, so this is the upper bound.
 `;
 }
 
