@@ -6,6 +6,76 @@ import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
 import { display, getPreset, loadConfig, loadPresets } from '../load.js';
 import { EXIT, type CommandContext } from '../main.js';
 import { applySets, collect, parseFormat } from '../options.js';
+import type { ModelDescriptor } from '../../core/model.js';
+import type { RecommendResult } from '../../core/recommend.js';
+import { probeVariant } from '../../probe/variant.js';
+import type { BackendChoice } from '../../probe/backend.js';
+import { formatBytes } from '../../core/units.js';
+
+export interface VerifyCheck {
+  card: string;
+  config?: string;
+  /** Settings changed to probe it in TensorFlow.js. */
+  changes: string[];
+  backend?: string;
+  scale?: number;
+  batch_size?: number;
+  steps?: { step: number; predicted: number; measured: number; errorPct: number }[];
+  maxErrorPct?: number;
+  /** undefined when the check could not run (nothing fits, or the probe refused). */
+  ok?: boolean;
+  reason?: string;
+}
+
+const VERIFY_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Probes each card's top choice: the same model graph and micro-batch in TensorFlow.js (loaded only
+ * here), scaled down to fit the probe's backend, against the estimator's tfjs runtime prediction.
+ */
+async function verifyTop(model: ModelDescriptor, result: RecommendResult, backend: string | undefined, progress: (line: string) => void): Promise<VerifyCheck[]> {
+  const { verify, fitScale } = await import('../../probe/probe.js');
+  const out: VerifyCheck[] = [];
+  for (const t of result.targets) {
+    const card = `${t.gpus > 1 ? `${t.gpus}x` : ''}${t.gpu.id}`;
+    const best = t.best;
+    if (!best) {
+      out.push({ card, changes: [], reason: 'nothing fits: no top choice to verify' });
+      continue;
+    }
+    const { run, changes } = probeVariant(best.run);
+    const config = `${best.batch_size} x ${best.grad_accum}`;
+    progress(`verify: probing ${card}'s top choice (${config}) in TensorFlow.js...`);
+    try {
+      // Shrunk to about 512 MiB of tfjs tensors so the check takes seconds; the rules are size-independent.
+      const opts = { backend: backend as BackendChoice | undefined, onProgress: progress };
+      const r = await verify(model, run, { ...opts, scale: fitScale(model, run, { ...opts, limitBytes: VERIFY_BYTES }) });
+      out.push({
+        card, config, changes, backend: r.backend, scale: r.scale, batch_size: r.batch_size,
+        steps: r.steps.map((s) => ({ step: s.step, predicted: s.predicted, measured: s.measured, errorPct: s.errorPct })),
+        maxErrorPct: r.maxErrorPct, ok: r.ok,
+      });
+    } catch (e) {
+      if (!(e instanceof MemplanError)) throw e;
+      out.push({ card, config, changes, reason: `${e.code}: ${e.message}` });
+    }
+  }
+  return out;
+}
+
+function renderVerify(checks: VerifyCheck[], format: string): string {
+  const lines: string[] = [format === 'markdown' ? '\n### verify (TensorFlow.js probe)\n' : '\nverify (TensorFlow.js probe of each top choice):'];
+  for (const c of checks) {
+    if (c.ok === undefined) {
+      lines.push(`- ${c.card}: not verified: ${c.reason}`);
+      continue;
+    }
+    const steps = c.steps!.map((s) => `step ${s.step} predicted ${formatBytes(s.predicted)}, measured ${formatBytes(s.measured)} (${s.errorPct.toFixed(3)}%)`).join('; ');
+    lines.push(`- ${c.card} ${c.config}: ${c.ok ? 'VERIFIED' : 'OFF'} on ${c.backend} at batch ${c.batch_size} (scale ${c.scale}): ${steps}`);
+    if (c.changes.length) lines.push(`  probed as: ${c.changes.join('; ')}; the check covers the model graph and micro-batch, not these settings`);
+  }
+  return lines.join('\n') + '\n';
+}
 
 export interface RecommendCliOptions {
   gpu?: string;
@@ -17,6 +87,8 @@ export interface RecommendCliOptions {
   margin?: string;
   set?: string[];
   format?: string;
+  verify?: boolean;
+  backend?: string;
 }
 
 function positiveInt(v: string | undefined, path: string): number | undefined {
@@ -59,7 +131,9 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
     .option('--margin <size>', 'headroom below which a fit is "tight": 2GiB or 10% (default: budget.headroom of the config, else 5%)')
     .option('--set <key=value>', 'override a run setting or a dimension before the search (repeatable)', collect, [])
     .option('--format <format>', 'table | json | markdown', 'table')
-    .action((file: string, o: RecommendCliOptions) => {
+    .option('--verify', "probe each card's top choice in TensorFlow.js (scaled to fit) and check the estimator's rules there")
+    .option('--backend <name>', 'probe backend for --verify: wasm | cpu | node | node-gpu')
+    .action(async (file: string, o: RecommendCliOptions) => {
       const format = parseFormat(o.format);
       const cfg = loadConfig(file, (raw) => applySets(raw, o.set ?? []));
       const count = positiveInt(o.gpus, '--gpus') ?? cfg.run.distributed.gpus;
@@ -90,7 +164,14 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
         top: positiveInt(o.top, '--top'),
         margin,
       });
-      ctx.io.stdout.write(renderRecommend(result, label, format));
-      ctx.exit = result.fits ? EXIT.OK : EXIT.OVER;
+      if (!o.verify) {
+        ctx.io.stdout.write(renderRecommend(result, label, format));
+        ctx.exit = result.fits ? EXIT.OK : EXIT.OVER;
+        return;
+      }
+      const checks = await verifyTop(cfg.model, result, o.backend, (line) => ctx.io.stderr.write(line + '\n'));
+      ctx.io.stdout.write(format === 'json' ? JSON.stringify({ ...result, verify: checks }, null, 2) + '\n' : renderRecommend(result, label, format) + renderVerify(checks, format));
+      // A recommendation whose check ran and missed is not trusted: exit 1, like nothing fitting.
+      ctx.exit = result.fits && checks.every((c) => c.ok !== false) ? EXIT.OK : EXIT.OVER;
     });
 }

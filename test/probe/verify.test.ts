@@ -1,0 +1,62 @@
+/** `recommend --verify`: the probe-able twin of a run config, and a real probe of the top choice. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/cli/load.js';
+import { probeVariant } from '../../src/probe/variant.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TINY = join(ROOT, 'test', 'fixtures', 'verify-tiny', 'config.yaml');
+
+describe('recommend --verify', () => {
+  it('probeVariant keeps graph, micro-batch and dims; changes what tfjs cannot run, and says so', () => {
+    const cfg = loadConfig(TINY, (raw) => {
+      raw.attention = 'sdpa';
+      raw.distributed = { strategy: 'zero2', gpus: 4 };
+      raw.optimizer = 'adamw-8bit';
+    });
+    const { run, changes } = probeVariant(cfg.run);
+    assert.equal(run.runtime, 'tfjs');
+    assert.equal(run.batch_size, 16);
+    assert.deepEqual(run.dims, cfg.run.dims);
+    assert.equal(run.precision, 'fp32');
+    assert.equal(run.attention, 'eager');
+    assert.equal(run.grad_accum, 1);
+    assert.equal(run.ema.enabled, false);
+    assert.equal(run.distributed.gpus, 1);
+    assert.equal(run.optimizer.type, 'adam');
+    assert.deepEqual(changes, [
+      'precision bf16-mixed -> fp32 (tfjs holds float32 only)',
+      'attention sdpa -> eager (tfjs has no fused attention)',
+      'grad_accum 2 -> 1 (one micro-batch per step)',
+      'EMA off (tfjs has none)',
+      '4 GPUs (zero2) -> one device',
+      'optimizer adamw-8bit -> adam',
+    ]);
+    // The source config is untouched.
+    assert.equal(cfg.run.precision, 'bf16-mixed');
+  });
+
+  it('probes each card\'s top choice in TensorFlow.js; the tfjs estimate holds to the byte; exit 0', async () => {
+    let out = '';
+    let err = '';
+    const code = await main({
+      argv: ['recommend', TINY, '--gpu', 'rtx-4090', '--effective-batch', '32', '--verify', '--backend', 'wasm', '--format', 'json', '--top', '1'],
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s) },
+    });
+    assert.equal(code, 0, err);
+    const data = JSON.parse(out) as { verify: { card: string; ok: boolean; backend: string; steps: { predicted: number; measured: number }[]; changes: string[] }[] };
+    assert.equal(data.verify.length, 1);
+    const v = data.verify[0]!;
+    assert.equal(v.card, 'rtx-4090');
+    assert.equal(v.ok, true);
+    assert.equal(v.backend, 'wasm');
+    assert.equal(v.steps.length, 2);
+    for (const s of v.steps) assert.equal(s.measured, s.predicted);
+    assert.ok(v.changes.includes('precision bf16-mixed -> fp32 (tfjs holds float32 only)'));
+    assert.match(err, /verify: probing rtx-4090's top choice/);
+  });
+});
