@@ -346,7 +346,8 @@ class MessagePassing(nn.Module):
         self.msg1, self.msg2 = nn.Linear(2 * d, hidden), nn.Linear(hidden, d)
         self.update = nn.Linear(2 * d, d)
         self.act = ACTS[a.get("activation", "silu")]
-        self.src, self.dst = a.path + ".edge_src", a.path + ".edge_dst"
+        # one edge list for the graph, read by every layer (memplan: a shared input, counted once)
+        self.src, self.dst = "edge_src", "edge_dst"
         edges = a.num("edges")
         self.inputs = [(self.src, [edges], "int", nodes), (self.dst, [edges], "int", nodes)]
         self.out_shape = shape
@@ -375,9 +376,25 @@ class Embedding(nn.Module):
         return self.emb(batch[self.key])
 
 
+class _Hold(torch.autograd.Function):
+    """Passes x through and keeps t alive until this node's backward has run, as a tensor saved for
+    the backward of the block where it is declared (memplan's `saved` / `loss` lifetimes)."""
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.t = t
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.t = None
+        return g, None
+
+
 class Tensor(nn.Module):
     """tensor.ts: an explicit tensor with a lifetime; passes its input through. memplan keeps a `saved` /
-    `loss` tensor until the end of backward, so it is held in `kept` (cleared by the caller after
+    `loss` tensor until backward reaches its block, so it hangs on the autograd graph there (`_Hold`);
+    with no grad-requiring input to hang on, it is held in `kept` (cleared by the caller after
     backward); `transient` exists only while created; `persistent` is a buffer."""
     source = True
 
@@ -402,7 +419,11 @@ class Tensor(nn.Module):
 
     def forward(self, x, batch):
         if self.life in ("saved", "loss") and torch.is_grad_enabled():
-            self.kept.append(torch.empty(self.shape_, dtype=self.dtype, device=self.dev(x)))
+            t = torch.empty(self.shape_, dtype=self.dtype, device=self.dev(x))
+            if x is not None and x.requires_grad:
+                # held by the autograd graph at this block: freed when backward reaches it
+                return _Hold.apply(x, t)
+            self.kept.append(t)
         elif self.life == "transient":
             t = torch.empty(self.shape_, dtype=self.dtype, device=self.dev(x))
             del t
