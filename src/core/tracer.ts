@@ -125,7 +125,9 @@ export class Tracer implements Builder {
     for (const d of t.shape) {
       if (!Number.isInteger(d) || d < 0) throw shapeError(`${t.name}: dimension ${d} in ${shapeStr(t.shape)} is not a non-negative integer`);
     }
-    const tensor: TTensor = { ...t, id: this.nextId++ };
+    const tensor = t as TTensor;
+    // The caller's object is fresh, so it becomes the tensor (no copy on this hot path).
+    (tensor as { id: number }).id = this.nextId++;
     this.trace.tensors.push(tensor);
     return tensor;
   }

@@ -69,10 +69,11 @@ interface Storage {
 export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number): SimResult {
   const ops = trace.ops;
   const n = ops.length;
-  const storages = new Map<number, Storage>();
+  // Tensor ids are dense (their index in trace.tensors): an array beats a Map here.
+  const storages: (Storage | undefined)[] = new Array(trace.tensors.length);
   const get = (t: TTensor): Storage => {
     const s = t.alias ? storageOf(t) : t;
-    let st = storages.get(s.id);
+    let st = storages[s.id];
     if (!st) {
       st = {
         id: s.id,
@@ -86,7 +87,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
         isParam: s.role === 'param',
         isInput: s.role === 'input',
       };
-      storages.set(s.id, st);
+      storages[s.id] = st;
     }
     return st;
   };
