@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { freemem, totalmem } from 'node:os';
 import { MemplanError } from '../core/errors.js';
 import { predictTfjs, type TfjsPrediction } from '../core/estimate-tfjs.js';
-import { assemble, type ModelDescriptor, type RunConfig } from '../core/model.js';
+import { assemble, BATCH_DIM, type ModelDescriptor, type RunConfig } from '../core/model.js';
+import { compileExpr } from '../core/expr.js';
 import type { Trace } from '../core/tracer.js';
 import { loadBackend, WASM_MISSING, type BackendChoice, type Tf } from './backend.js';
 import { createProbeState, TfjsBuilder } from './tfjs-builder.js';
@@ -70,6 +71,28 @@ export function backendLimit(choice: BackendChoice | undefined): { bytes: number
 }
 
 /** Shrinks the batch by `f` (then sequence-like dimensions once the batch is 1). */
+/**
+ * Without a conventionally named sequence dimension, the largest dimension declared as a number and
+ * used in some block's `input:` shape (AAM's token_limit in [batch * token_limit, max_bp]): shrinking
+ * it shrinks the activations, and dimensions derived from it follow.
+ */
+function largestInputDim(model: ModelDescriptor, dims: ReadonlyMap<string, number>): string | undefined {
+  const used = new Set<string>();
+  for (const b of model.blocks) {
+    for (const e of Array.isArray(b.input) ? b.input : []) {
+      if (typeof e === 'string') for (const sym of compileExpr(e).symbols) used.add(sym);
+    }
+  }
+  let best: string | undefined;
+  for (const name of used) {
+    const spec = model.dims?.[name];
+    const literal = typeof spec === 'number' || (typeof spec === 'object' && typeof spec.value === 'number');
+    if (name === BATCH_DIM || !literal || (dims.get(name) ?? 0) <= 1) continue;
+    if (!best || dims.get(name)! > dims.get(best)!) best = name;
+  }
+  return best;
+}
+
 export function scaleRun(model: ModelDescriptor, run: RunConfig, f: number): RunConfig {
   if (!(f > 0 && f <= 1)) throw new MemplanError('E_OPTION', `--scale ${f} is not in (0, 1]`, { path: '--scale', expected: 'a factor such as 0.5' });
   if (f === 1) return run;
@@ -78,7 +101,7 @@ export function scaleRun(model: ModelDescriptor, run: RunConfig, f: number): Run
   const out: RunConfig = { ...run, batch_size: batch, dims: { ...run.dims } };
   if (rest < 0.999) {
     const dims = assemble(model, out).dims;
-    const seq = SEQ_DIMS.find((d) => dims.has(d));
+    const seq = SEQ_DIMS.find((d) => dims.has(d)) ?? largestInputDim(model, dims);
     if (!seq) {
       throw new MemplanError('E_OPTION', `--scale ${f}: batch ${run.batch_size} cannot shrink below 1 and the model has no sequence dimension (${SEQ_DIMS.join(', ')})`, {
         path: '--scale',
@@ -215,13 +238,15 @@ export async function probe(model: ModelDescriptor, runIn: RunConfig, opts: Prob
 
 /** The largest --scale (two decimals) at which the probe fits the backend's limit. */
 export function fitScale(model: ModelDescriptor, run: RunConfig, opts: ProbeOptions = {}): number {
-  for (let scale = 1; scale >= 0.01; scale = Math.floor(scale * 0.7 * 100) / 100) {
+  // Down to 1/1000: a wide model (AAM: [batch * tokens, 150, 128] per ASV layer) needs a deep cut to
+  // fit a few hundred MiB of tfjs tensors, which keep every intermediate until backward ends.
+  for (let scale = 1; scale >= 0.001; scale = Math.floor(scale * 0.7 * 10000) / 10000) {
     const r = scaleRun(model, { ...run, runtime: 'tfjs' }, scale);
     const { pred } = predictTfjs(model, r, opts.steps ?? 2);
     const limit = opts.limitBytes ?? backendLimit(opts.backend).bytes;
     if (predictedTotal(pred) <= limit) return scale;
   }
-  throw new MemplanError('E_PROBE', 'no --scale down to 0.01 makes the probe fit', { hint: 'shrink the model dimensions with --set' });
+  throw new MemplanError('E_PROBE', 'no --scale down to 0.001 makes the probe fit', { hint: 'shrink the model dimensions with --set' });
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The probe-able twin of a PyTorch run config: what `recommend --verify` runs in TensorFlow.js.
  * tfjs holds float32 only, has no fused attention, EMA, accumulation or multi-GPU training, so the
- * twin keeps the model graph, micro-batch and dimensions (what the block rules are about) and says
- * plainly which settings it had to change. Pure: no tfjs import.
+ * twin keeps the model graph (what the block rules are about; the probe may still shrink batch and
+ * sequence to fit) and says plainly which settings it had to change. Pure: no tfjs import.
  */
 import type { RunConfig } from '../core/model.js';
 

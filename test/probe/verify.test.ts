@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/cli/load.js';
 import { probeVariant } from '../../src/probe/variant.js';
+import { scaleRun } from '../../src/probe/probe.js';
+import { normalizeRun, validateModel } from '../../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TINY = join(ROOT, 'test', 'fixtures', 'verify-tiny', 'config.yaml');
@@ -37,6 +39,21 @@ describe('recommend --verify', () => {
     ]);
     // The source config is untouched.
     assert.equal(cfg.run.precision, 'bf16-mixed');
+  });
+
+  it('scaleRun shrinks the batch, then the largest number-valued dimension of an input shape', () => {
+    const model = validateModel({
+      name: 'aam-like',
+      dims: { token_limit: 1000, max_bp: 150, d: 16, chunk: 'token_limit' },
+      blocks: [{ type: 'linear', input: ['batch * token_limit', 'max_bp', 'd'], out: 8 }],
+    });
+    const run = normalizeRun({ model: 'x', batch_size: 2 });
+    // 0.05 x batch 2 = 0.1: batch 1, and the remaining factor 0.1 goes to token_limit (1000 > 150 > 16).
+    const r = scaleRun(model, run, 0.05);
+    assert.equal(r.batch_size, 1);
+    assert.deepEqual(r.dims, { token_limit: 100 });
+    // A factor the batch alone covers leaves the dimensions alone.
+    assert.deepEqual(scaleRun(model, run, 0.5).dims, {});
   });
 
   it('probes each card\'s top choice in TensorFlow.js; the tfjs estimate holds to the byte; exit 0', async () => {

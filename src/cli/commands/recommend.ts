@@ -72,7 +72,7 @@ function renderVerify(checks: VerifyCheck[], format: string): string {
     }
     const steps = c.steps!.map((s) => `step ${s.step} predicted ${formatBytes(s.predicted)}, measured ${formatBytes(s.measured)} (${s.errorPct.toFixed(3)}%)`).join('; ');
     lines.push(`- ${c.card} ${c.config}: ${c.ok ? 'VERIFIED' : 'OFF'} on ${c.backend} at batch ${c.batch_size} (scale ${c.scale}): ${steps}`);
-    if (c.changes.length) lines.push(`  probed as: ${c.changes.join('; ')}; the check covers the model graph and micro-batch, not these settings`);
+    if (c.changes.length) lines.push(`  probed as: ${c.changes.join('; ')}; the check covers the model graph's memory rules, not these settings`);
   }
   return lines.join('\n') + '\n';
 }
