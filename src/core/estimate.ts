@@ -372,11 +372,21 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
         })
         .filter((p) => p.bytes > 0);
       for (const p of parts) {
-        const items = sim.savedItems.filter((it) => it.block === p.index && it.loss === loss);
+        // Repeated layers save the same tensors: group them as `4 x softmax [..] x 4 B`, largest first.
+        const groups = new Map<string, { text: string; count: number; bytes: number }>();
+        for (const it of sim.savedItems) {
+          if (it.block !== p.index || it.loss !== loss) continue;
+          const text = `${it.what} [${it.shape.join(', ')}] x ${DTYPE_BYTES[it.dtype as keyof typeof DTYPE_BYTES]} B`;
+          const g = groups.get(text) ?? { text, count: 0, bytes: 0 };
+          g.count++;
+          g.bytes += it.bytes;
+          groups.set(text, g);
+        }
+        const items = [...groups.values()].sort((a, b) => b.bytes - a.bytes);
         p.formula = items
           .slice(0, 3)
-          .map((it) => `${it.what} [${it.shape.join(', ')}] x ${DTYPE_BYTES[it.dtype as keyof typeof DTYPE_BYTES]} B`)
-          .join(' + ') + (items.length > 3 ? ` + ${items.length - 3} more` : '');
+          .map((g) => (g.count > 1 ? `${g.count} x ${g.text}` : g.text))
+          .join(' + ') + (items.length > 3 ? ` + ${items.length - 3} more kinds` : '');
       }
       return parts.map(({ name, bytes, formula }) => ({ name, bytes, formula }));
     };
