@@ -23,8 +23,24 @@ export function resolveDims(
   pathPrefix = 'dims',
 ): Map<string, number> {
   const specs = new Map<string, { value: NumOrExpr; path: string }>();
-  for (const [k, v] of Object.entries(declared)) specs.set(k, { value: dimValue(v), path: `${pathPrefix}.${k}` });
+  // Reserved names (`batch`) come from the run config; a second definition would make them disagree.
+  for (const [k, v] of Object.entries(declared)) {
+    if (k in reserved) {
+      throw new MemplanError('E_CONFIG', `dimension "${k}" is reserved: it is the run's ${k === 'batch' ? 'batch_size' : k}`, {
+        path: `${pathPrefix}.${k}`,
+        expected: 'another name for a model dimension',
+        hint: k === 'batch' ? 'use `batch` in shapes without declaring it; set it with batch_size in the run config' : undefined,
+      });
+    }
+    specs.set(k, { value: dimValue(v), path: `${pathPrefix}.${k}` });
+  }
   for (const [k, v] of Object.entries(overrides)) {
+    if (k in reserved) {
+      throw new MemplanError('E_CONFIG', `"${k}" is set by the run config, not as a dimension override`, {
+        path: `dims.${k}`,
+        expected: k === 'batch' ? 'batch_size: N (or --set batch_size=N)' : `the run key for ${k}`,
+      });
+    }
     if (!specs.has(k) && !(k in reserved)) {
       throw new MemplanError('E_CONFIG', `override of "${k}", which the model does not declare`, {
         path: `dims.${k}`,

@@ -78,3 +78,12 @@ test('sizes past 2^53 bytes are E_TOO_LARGE, not a wrong number', () => {
   const p = model([{ type: 'params', count: '2 ^ 52' }]);
   assert.equal(err(() => est(p)).code, 'E_TOO_LARGE');
 });
+
+test('batch is the run\'s batch_size: declaring or overriding it as a dimension is refused', () => {
+  const declared = err(() => resolveDims({ batch: 4 }, {}, { batch: 2 }));
+  assert.equal(declared.code, 'E_CONFIG');
+  assert.equal(declared.path, 'dims.batch');
+  const overridden = err(() => resolveDims({ seq: 8 }, { batch: 3 }, { batch: 2 }));
+  assert.equal(overridden.code, 'E_CONFIG');
+  assert.match(overridden.expected ?? '', /batch_size/);
+});
