@@ -38,7 +38,7 @@ function asConfigured(t: TargetResult): string {
   return `as configured: ${a.batch_size} x ${a.grad_accum}${a.gpus > 1 ? ` on ${a.gpus} GPUs` : ''}, device total ${gib(a.device_total)}, ${a.headroom >= 0 ? `headroom ${gib(a.headroom)}` : `over by ${gib(-a.headroom)}`}`;
 }
 
-function tail(r: RecommendResult, t: TargetResult): string[] {
+function tail(t: TargetResult): string[] {
   const out = [`${t.fitting ? 'top choice' : 'verdict'}: ${t.summary}`];
   const chosenNotes = new Set((t.best?.settings ?? []).filter((s) => s.changesResults && s.note).map((s) => `${s.label}: ${s.note}`));
   for (const x of chosenNotes) out.push(`warning: the top choice changes results: ${x}`);
@@ -64,7 +64,7 @@ export function renderRecommend(r: RecommendResult, label: string, format: strin
       out.push(`### ${header(r, t, label)}`, '', `${searchedLine(t)}  `, `${asConfigured(t)}`, '');
       out.push(`| ${HEAD.join(' | ')} |`, `|${HEAD.map((_, i) => (i >= 4 && i <= 6 ? '---:' : '---')).join('|')}|`);
       for (const [i, c] of t.ranked.entries()) out.push(`| ${row(c, i + 1).map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`);
-      out.push('', ...tail(r, t).map((l, i) => (i === 0 ? `**${l}**` : `> ${l}`)), '');
+      out.push('', ...tail(t).map((l, i) => (i === 0 ? `**${l}**` : `> ${l}`)), '');
     }
     for (const k of knobLines(r)) out.push(`> ${k}`);
     return out.join('\n') + '\n';
@@ -73,7 +73,7 @@ export function renderRecommend(r: RecommendResult, label: string, format: strin
     out.push(header(r, t, label), searchedLine(t), asConfigured(t));
     const tb = new Table({ head: HEAD, style: { head: [], border: [] }, wordWrap: true, colWidths: [4, 30, 21, 20, 11, 14, 13, 9] });
     for (const [i, c] of t.ranked.entries()) tb.push(row(c, i + 1));
-    out.push(tb.toString(), ...tail(r, t), '');
+    out.push(tb.toString(), ...tail(t), '');
   }
   out.push(...knobLines(r));
   return out.join('\n') + '\n';

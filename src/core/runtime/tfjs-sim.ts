@@ -11,7 +11,7 @@
  */
 import { MemplanError } from '../errors.js';
 import { numel } from '../graph.js';
-import type { OpRec, Trace, TTensor } from '../tracer.js';
+import type { OpRec, Trace } from '../tracer.js';
 import { lowerOp, tfDtype, tfjsUnsupported, type LowerCtx, type TfDtype, type TfOps } from './tfjs-lower.js';
 
 const BPE: Record<TfDtype, number> = { float32: 4, int32: 4, bool: 1 };
@@ -610,13 +610,13 @@ export class TfjsSim implements TfOps<ST> {
     const out = [x.shape[0]!, Math.floor((x.shape[1]! - size[0]) / strides[0]) + 1, Math.floor((x.shape[2]! - size[1]) / strides[1]) + 1, x.shape[3]!];
     if (kind === 'max') {
       return this.op(() =>
-        this.kernel('MaxPool', { x }, [[out]], { inputs: ['x'], outputs: [0] }, (dy, [sx]) => ({
+        this.kernel('MaxPool', { x }, [[out]], { inputs: ['x'], outputs: [0] }, (_dy, [sx]) => ({
           x: () => this.op(() => this.kernel('MaxPoolGrad', {}, [[sx!.shape]], null, null)),
         })),
       );
     }
     return this.op(() => {
-      const r = this.kernel('AvgPool', { x }, [[out]], { inputs: ['x'] }, (dy, [sx]) => ({
+      const r = this.kernel('AvgPool', { x }, [[out]], { inputs: ['x'] }, (_dy, [sx]) => ({
         x: () => this.op(() => this.kernel('AvgPoolGrad', {}, [[sx!.shape]], null, null)),
       }));
       return this.cast(r);
