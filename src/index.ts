@@ -31,3 +31,4 @@ export {
   type RecommendOptions, type RecommendResult, type TargetResult, type Candidate, type Target, type AllowSpec,
   type MaxBatchResult, type KnobInfo, type Suggestion, type Setting,
 } from './core/recommend.js';
+export { checkClaims, claimLine, CLAIM_KEYS, type Claim, type ClaimResult, type ClaimKey } from './core/claims.js';

@@ -7,6 +7,7 @@
  */
 import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
+import { checkClaims, type ClaimResult } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, type OptimizerCost } from './optimizers.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
@@ -81,6 +82,10 @@ export interface Estimate {
   fits?: boolean;
   headroom?: number;
   notes: string[];
+  /** The step's persistent terms (whatever the peak phase), for claims and comparisons. */
+  totals?: { weights: number; gradients: number; optimizer_state: number; ema: number; master_weights: number; loss_buffers: number };
+  /** The run config's `claims:` (a hand-made table's numbers) checked against this estimate. */
+  claims?: ClaimResult[];
   /** runtime tfjs: per-step peaks over the bytes allocated at the step's start (what the probe measures). */
   tfjs?: { optimizer: string; baseline: number; steps: { step: number; peak: number; phase: string; at: string; newBytes: number }[] };
 }
@@ -324,7 +329,8 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
 /** The full estimate (components, formulas, notes) of a traced model under `run`. */
 export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions = {}): Estimate {
   const { model, trace, dims, blocks, sim } = t;
-  const notes = [...t.notes];
+  // The run config's own notes come first: they say what the config is about.
+  const notes = [...(run.notes ?? []), ...t.notes];
   const preset = opts.preset;
   const m = stepMemory(t, run, preset);
   const { N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather, peak, allocated } = m;
@@ -451,7 +457,9 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     forward_saved: sim.savedTotal,
     saved_items: sim.savedItems.slice(0, 50),
     notes,
+    totals: { weights, gradients: grads, optimizer_state: state, ema, master_weights: master, loss_buffers: sim.lossBuffers },
   };
+  if (run.claims?.length) est.claims = checkClaims(est, run.claims);
   if (preset) {
     est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: preset.context_bytes };
     est.headroom = preset.capacity_bytes - deviceTotal;

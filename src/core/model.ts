@@ -10,6 +10,7 @@ import { evalValue, type NumOrExpr } from './expr.js';
 import type { Builder, T } from './graph.js';
 import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
+import type { Claim } from './claims.js';
 import { bytesOf, Tracer, type Precision, type Trace } from './tracer.js';
 
 export interface BlockSpec {
@@ -64,6 +65,8 @@ export interface RunConfig {
   gpu?: string[];
   budget?: { gpu?: string[]; headroom?: number | string; level?: 'error' | 'warn' | 'off' };
   notes?: string[];
+  /** A hand-made table's numbers to check against the estimate (see claims.ts). */
+  claims?: Claim[];
 }
 
 /** The raw YAML shape of a run config (before defaults). */
@@ -106,6 +109,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     gpu: list(r.gpu),
     budget: r.budget ? { ...r.budget, gpu: list(r.budget.gpu) } : undefined,
     notes: r.notes,
+    claims: r.claims,
   };
   if (run.distributed.strategy === 'none' && run.distributed.gpus > 1) run.distributed.strategy = 'ddp';
   if (run.runtime === 'tfjs' && run.precision !== 'fp32') {

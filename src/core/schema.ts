@@ -7,6 +7,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BLOCKS } from './blocks/index.js';
 import { MemplanError, joinPath } from './errors.js';
 import { numOrExpr } from './blocks/types.js';
+import { CLAIM_KEYS } from './claims.js';
 import { VALIDATORS } from './schema-validators.generated.js';
 
 const shape = { type: 'array', items: numOrExpr, minItems: 1 };
@@ -166,6 +167,21 @@ export const runSchema = {
       },
     },
     notes: { type: 'array', items: { type: 'string' } },
+    claims: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['label', 'bytes', 'of'],
+        properties: {
+          label: { type: 'string', minLength: 1 },
+          bytes: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*[0-9.]+\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$' }] },
+          of: { anyOf: [{ enum: [...CLAIM_KEYS] }, { type: 'array', minItems: 1, items: { enum: [...CLAIM_KEYS] } }] },
+          source: { type: 'string' },
+          arithmetic: { type: 'string', minLength: 1 },
+        },
+      },
+    },
   },
 };
 

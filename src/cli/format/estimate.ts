@@ -2,6 +2,7 @@
 import Table from 'cli-table3';
 import type { Estimate } from '../../core/estimate.js';
 import { formatBytes, gib, n } from '../../core/units.js';
+import { claimLine } from '../../core/claims.js';
 
 function pct(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '-';
@@ -99,6 +100,7 @@ export function renderTable(e: Estimate, label: string, opts: { explain?: boolea
   out.push(ruled(tt, false));
   out.push(wrap(verdict(e)));
   for (const note of e.notes) out.push(wrap(`note: ${note}`));
+  for (const c of e.claims ?? []) out.push(wrap(claimLine(c)));
   if (opts.explain) out.push(...explainSections(e));
   return out.join('\n') + '\n';
 }
@@ -132,6 +134,7 @@ export function renderMarkdown(e: Estimate, label: string): string {
   for (const [a, b, c] of totals(e)) out.push(`| ${a} | ${b} | ${c} |`);
   out.push('', `**${verdict(e)}**`);
   for (const note of e.notes) out.push('', `> note: ${note}`);
+  if (e.claims?.length) out.push('', ...e.claims.map((c) => `- ${claimLine(c)}`));
   return out.join('\n') + '\n';
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Claims: a hand-made memory table's numbers, written into a run config (`claims:`), checked against
+ * the estimate and reported beside it. This is how memplan says, in its own output, where a seed's
+ * guide is wrong ("12.5M params x 2 B x 2 = 1.5 GB": memplan counts 100 MB) and by how much.
+ */
+import { MemplanError } from './errors.js';
+import type { Estimate } from './estimate.js';
+import { evalValue } from './expr.js';
+import { formatBytes, parseSize } from './units.js';
+
+/** What a claim can be about: the persistent terms, the saved activations, and the three totals. */
+export const CLAIM_KEYS = [
+  'weights', 'gradients', 'optimizer_state', 'ema', 'master_weights', 'saved_activations', 'loss_buffers',
+  'allocated', 'reserved', 'device_total',
+] as const;
+export type ClaimKey = (typeof CLAIM_KEYS)[number];
+
+export interface Claim {
+  /** The guide's words: "Model Parameters ~1.5 GB". */
+  label: string;
+  /** The claimed size: bytes, or a size such as "1.5 GB" (decimal) or "750 MiB". */
+  bytes: number | string;
+  /** The memplan quantities it is about, summed. */
+  of: ClaimKey | ClaimKey[];
+  /** Where the claim comes from (a seed file, a README line). */
+  source?: string;
+  /** The claim's own arithmetic, as an expression (`12.5e6 * 2 * 2`): evaluated to show a slip. */
+  arithmetic?: string;
+}
+
+export interface ClaimResult {
+  label: string;
+  source?: string;
+  claimed: number;
+  memplan: number;
+  /** memplan's parts, e.g. `weights 50.00 MB + gradients 50.00 MB`. */
+  formula: string;
+  /** claimed / memplan. */
+  ratio: number;
+  /** Within 25% either way agrees: hand tables round, and memplan's own allowance is an estimate. */
+  verdict: 'agrees' | 'too high' | 'too low';
+  /** What the claim's own arithmetic comes to, when it gives one. */
+  arithmetic?: { expr: string; bytes: number };
+}
+
+const TOLERANCE = 0.25;
+
+/** The quantity behind each key, for an estimate (the persistent terms as the step holds them). */
+function quantity(est: Estimate, key: ClaimKey): number {
+  switch (key) {
+    case 'allocated':
+      return est.allocated;
+    case 'reserved':
+      return est.reserved;
+    case 'device_total':
+      return est.device_total;
+    case 'saved_activations':
+      return est.forward_saved - (est.totals?.loss_buffers ?? 0);
+    default:
+      return est.totals?.[key] ?? 0;
+  }
+}
+
+export function checkClaims(est: Estimate, claims: readonly Claim[]): ClaimResult[] {
+  return claims.map((c, i) => {
+    const path = `claims[${i}].bytes`;
+    let claimed: number;
+    if (typeof c.bytes === 'number') {
+      claimed = c.bytes;
+    } else {
+      const s = parseSize(c.bytes, path);
+      if (!('bytes' in s)) throw new MemplanError('E_CONFIG', `claim "${c.label}": a share is not a size`, { path, expected: 'a size such as 1.5 GB' });
+      claimed = s.bytes;
+    }
+    const keys = Array.isArray(c.of) ? c.of : [c.of];
+    const parts = keys.map((k) => ({ k, v: quantity(est, k) }));
+    const memplan = parts.reduce((a, p) => a + p.v, 0);
+    const ratio = memplan > 0 ? claimed / memplan : Infinity;
+    const verdict = Math.abs(ratio - 1) <= TOLERANCE ? 'agrees' : ratio > 1 ? 'too high' : 'too low';
+    const arithmetic = c.arithmetic ? { expr: c.arithmetic, bytes: evalValue(c.arithmetic, new Map(), `claims[${i}].arithmetic`) } : undefined;
+    return {
+      label: c.label,
+      ...(c.source ? { source: c.source } : {}),
+      ...(arithmetic ? { arithmetic } : {}),
+      claimed,
+      memplan,
+      formula: parts.map((p) => `${p.k.replace(/_/g, ' ')} ${formatBytes(p.v)}`).join(' + '),
+      ratio,
+      verdict,
+    };
+  });
+}
+
+/** One line per claim: `"Model Parameters ~1.5 GB" claims 1.500 GB; memplan: ... = 100.0 MB: 15.0x too high`. */
+export function claimLine(r: ClaimResult): string {
+  const how = r.verdict === 'agrees' ? 'agrees' : r.ratio > 1 ? `${r.ratio.toFixed(1)}x too high` : `${(1 / r.ratio).toFixed(1)}x too low`;
+  const own = r.arithmetic && Math.abs(r.arithmetic.bytes - r.claimed) > TOLERANCE * r.claimed
+    ? ` (its own arithmetic, ${r.arithmetic.expr}, comes to ${formatBytes(r.arithmetic.bytes)})`
+    : '';
+  return `claim "${r.label}"${r.source ? ` (${r.source})` : ''}: ${formatBytes(r.claimed)}${own}; memplan: ${r.formula}${r.formula.includes(' + ') ? ` = ${formatBytes(r.memplan)}` : ''}: ${how}`;
+}
