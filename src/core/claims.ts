@@ -8,12 +8,9 @@ import type { Estimate } from './estimate.js';
 import { evalValue } from './expr.js';
 import { formatBytes, parseSize } from './units.js';
 
-/** What a claim can be about: the persistent terms, the saved activations, and the three totals. */
-export const CLAIM_KEYS = [
-  'weights', 'gradients', 'optimizer_state', 'ema', 'master_weights', 'saved_activations', 'loss_buffers',
-  'allocated', 'reserved', 'device_total',
-] as const;
-export type ClaimKey = (typeof CLAIM_KEYS)[number];
+import type { ClaimKey } from './claim-keys.js';
+
+export { CLAIM_KEYS, type ClaimKey } from './claim-keys.js';
 
 export interface Claim {
   /** The guide's words: "Model Parameters ~1.5 GB". */

@@ -7,7 +7,7 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { BLOCKS } from './blocks/index.js';
 import { MemplanError, joinPath } from './errors.js';
 import { numOrExpr } from './blocks/types.js';
-import { CLAIM_KEYS } from './claims.js';
+import { CLAIM_KEYS } from './claim-keys.js';
 import { VALIDATORS } from './schema-validators.generated.js';
 
 const shape = { type: 'array', items: numOrExpr, minItems: 1 };
