@@ -10,6 +10,7 @@ import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from '
 import { checkClaims, type ClaimResult } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, type OptimizerCost } from './optimizers.js';
+import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
 import { bytesOf, type OpRec, type Trace, type TTensor } from './tracer.js';
@@ -84,6 +85,8 @@ export interface Estimate {
   notes: string[];
   /** The step's persistent terms (whatever the peak phase), for claims and comparisons. */
   totals?: { weights: number; gradients: number; optimizer_state: number; ema: number; master_weights: number; loss_buffers: number };
+  /** Every per-step term (terms.ts) with its bytes, its declared inputs and their values, and its formula. */
+  terms?: { key: string; bytes: number; inputs: string; formula: string }[];
   /** The run config's `claims:` (a hand-made table's numbers) checked against this estimate. */
   claims?: ClaimResult[];
   /** runtime tfjs: per-step peaks over the bytes allocated at the step's start (what the probe measures). */
@@ -190,6 +193,8 @@ export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateO
 
 /** The numbers of one training step for a traced model under `run`'s cheap settings (no strings). */
 export interface StepTotals {
+  /** The named inputs the persistent terms read (terms.ts). */
+  inputs: TermInputs;
   N: number;
   shardParams: number;
   shardGrads: number;
@@ -246,26 +251,27 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const shardGrads = strat === 'zero2' || strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardState = strat === 'none' || strat === 'ddp' ? 1 : N;
 
-  // Persistent terms.
-  const weights = checkSize(Math.ceil(((P + Pf) * pBytes) / shardParams), 'the weights');
-  const master = run.precision === 'fp16' ? Math.ceil((P * 4) / shardState) : 0;
-  const grads = Math.ceil((P * pBytes) / shardGrads);
+  // Persistent terms (terms.ts: each declares its inputs; here only their bytes are computed).
   const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}|${run.device}|${run.pytorch}`;
   let opt = t.optCache.get(optKey);
   if (!opt) {
     opt = optimizerCost(run.optimizer.type, run.optimizer.impl, agg.trainable, stateB, run.optimizer.weight_decay, { device: run.device, pytorch: run.pytorch });
     t.optCache.set(optKey, opt);
   }
-  const state = Math.ceil(opt.stateBytes / shardState);
-  const optTemp = Math.ceil(opt.stepTempBytes / shardState);
-  const emaB = DTYPE_BYTES[run.ema.dtype];
-  const ema = run.ema.enabled && run.ema.device === 'gpu' ? Math.ceil((P * emaB) / shardParams) : 0;
-  const ddpBuckets = strat === 'ddp' && N > 1 && !run.distributed.bucket_view ? grads : 0;
-  let gather = 0;
-  if (shardParams > 1) {
-    // One unit (block) gathered in full, plus `prefetch` more in flight.
-    gather = Math.ceil(agg.largestUnitParams * pBytes * (1 + run.distributed.prefetch));
-  }
+  const inputsT: TermInputs = {
+    P, Pf, pBytes, stateB, emaB: DTYPE_BYTES[run.ema.dtype], precision: run.precision, N, shardParams, shardGrads, shardState,
+    ddp: strat === 'ddp', bucketView: run.distributed.bucket_view, emaOnGpu: run.ema.enabled && run.ema.device === 'gpu',
+    largestUnitParams: agg.largestUnitParams, prefetch: run.distributed.prefetch, opt,
+  };
+  const weights = checkSize(TERMS.weights.bytes(inputsT), 'the weights');
+  const master = TERMS.master_weights.bytes(inputsT);
+  const grads = TERMS.gradients.bytes(inputsT);
+  const state = TERMS.optimizer_state.bytes(inputsT);
+  const optTemp = TERMS.optimizer_temps.bytes(inputsT);
+  const emaB = inputsT.emaB;
+  const ema = TERMS.ema.bytes(inputsT);
+  const ddpBuckets = TERMS.ddp_buckets.bytes(inputsT);
+  const gather = TERMS.gather_buffers.bytes(inputsT);
   const persistentNoState = weights + master + ema + inputs + buffers + ddpBuckets;
 
   // Phases: micro-batch 1 (no gradients yet but those built up in its backward), later micro-batches
@@ -285,7 +291,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const reserved = allocated + allocatorBytes;
   const context = preset ? preset.context_bytes + (preset.workspace_bytes ?? 0) : 0;
   return {
-    N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather,
+    inputs: inputsT, N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather,
     persistentNoState, firstStep1, firstSteady, laterStep1, laterSteady, optPhase, allocated, frag, allocatorBytes, reserved, context,
     deviceTotal: reserved + context,
   };
@@ -333,31 +339,28 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   const notes = [...(run.notes ?? []), ...t.notes];
   const preset = opts.preset;
   const m = stepMemory(t, run, preset);
-  const { N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather, peak, allocated } = m;
-  const { P, Pf, pBytes, inputs, buffers, autocast, persistentTensors, castParams, cachedElems } = t.agg;
+  const { N, shardGrads, pureLowp, weights, master, grads, state, optTemp, ema, ddpBuckets, gather, peak, allocated } = m;
+  const f = (k: TermKey) => TERMS[k].formula(m.inputs);
+  const { P, Pf, inputs, buffers, autocast, persistentTensors, castParams, cachedElems } = t.agg;
   const strat = run.distributed.strategy;
-  const sh = (k: number) => (k > 1 ? ` / ${k} GPUs` : '');
-  const weightsF = `${n(P + Pf)} params x ${pBytes} B${sh(shardParams)}${Pf ? ` (${n(Pf)} frozen)` : ''}`;
 
   // Components alive at the peak.
   const comps: Component[] = [];
   const add = (key: ComponentKey, name: string, bytes: number, formula: string, level: Component['level'] = 'allocated', parts?: Component['parts']) => {
     if (bytes > 0 || key === 'weights') comps.push({ key, name, bytes, formula, level, ...(parts ? { parts } : {}) });
   };
-  add('weights', `weights (${pureLowp ? run.precision : 'fp32'})`, weights, weightsF);
-  add('master_weights', 'fp32 master weights', master, `${n(P)} trainable params x 4 B${sh(shardState)}`);
-  add('ema', `EMA weights (${run.ema.dtype})`, ema, `${n(P)} trainable params x ${emaB} B${sh(shardParams)}`);
+  add('weights', `weights (${pureLowp ? run.precision : 'fp32'})`, weights, f('weights'));
+  add('master_weights', 'fp32 master weights', master, f('master_weights'));
+  add('ema', `EMA weights (${run.ema.dtype})`, ema, f('ema'));
   add('input_batch', 'input batch', inputs, trace.inputs.map((t) => `[${t.shape.join(', ')}] x ${DTYPE_BYTES[t.dtype]} B`).join(' + '));
   add('buffers', 'persistent buffers', buffers, persistentTensors.map((o) => `${o.output.name} [${o.output.shape.join(', ')}] x ${DTYPE_BYTES[o.output.dtype]} B`).join(' + '));
-  add('ddp_buckets', 'DDP gradient buckets', ddpBuckets, `a second copy of the gradients (bucket_view: false): ${n(P)} x ${pBytes} B`);
+  add('ddp_buckets', 'DDP gradient buckets', ddpBuckets, f('ddp_buckets'));
   const isOpt = peak.phase === 'optimizer step';
   const statePresent = peak.step === 'steady' || isOpt;
-  if (statePresent) add('optimizer_state', `optimizer state (${run.optimizer.type})`, state, opt.stateFormula + sh(shardState));
-  if (isOpt || peak.microbatch === 'later') {
-    add('gradients', 'gradients', grads, `${n(P)} trainable params x ${pBytes} B${sh(shardGrads)}`);
-  }
+  if (statePresent) add('optimizer_state', `optimizer state (${run.optimizer.type})`, state, f('optimizer_state'));
+  if (isOpt || peak.microbatch === 'later') add('gradients', 'gradients', grads, f('gradients'));
   if (isOpt) {
-    add('optimizer_temps', `optimizer step temporaries (${run.optimizer.impl})`, optTemp, opt.stepTempFormula);
+    add('optimizer_temps', `optimizer step temporaries (${run.optimizer.impl})`, optTemp, f('optimizer_temps'));
   } else {
     const act = peak.microbatch === 'later' ? sim.later : sim.first;
     if (peak.microbatch === 'first' && act.paramGrads > 0) {
@@ -368,7 +371,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     // Parameters known only by count (a `params` block) have no traced cast: their copy is counted whole.
     const cacheBytes = act.autocastCache + autocast;
     add('autocast_cache', 'autocast weight copies (cache only)', cacheBytes, `cast cache of ${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B until autocast exits; ${gib(cacheBytes)} of it not saved by any op at ${act.at}`);
-    add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, `largest unit's params x ${pBytes} B x (1 + prefetch ${run.distributed.prefetch})`);
+    add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, f('gather_buffers'));
     // Per-block parts: saved activations and loss buffers apart, each summing to its component.
     const partsOf = (loss: boolean) => {
       const parts = blocks
@@ -458,6 +461,12 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     saved_items: sim.savedItems.slice(0, 50),
     notes,
     totals: { weights, gradients: grads, optimizer_state: state, ema, master_weights: master, loss_buffers: sim.lossBuffers },
+    terms: (Object.keys(TERMS) as TermKey[]).map((k) => ({
+      key: k,
+      bytes: TERMS[k].bytes(m.inputs),
+      inputs: inputsOf(TERMS[k], m.inputs),
+      formula: TERMS[k].formula(m.inputs),
+    })),
   };
   if (run.claims?.length) est.claims = checkClaims(est, run.claims);
   if (preset) {

@@ -111,6 +111,11 @@ function explainSections(e: Estimate): string[] {
   const ph = table(['phase', 'step', 'allocated', 'at'], [28, 8, 24]);
   for (const p of e.phases) ph.push([p.name, p.step, formatBytes(p.allocated), p.at ?? '']);
   out.push('', 'phases (the peak is the largest):', ruled(ph, true));
+  if (e.terms) {
+    const tt = table(['term', 'bytes', 'declared inputs'], [18, 24]);
+    for (const t of e.terms) tt.push([t.key, formatBytes(t.bytes), t.inputs]);
+    out.push('', 'per-step terms (src/core/terms.ts) and the inputs each reads:', ruled(tt, true));
+  }
   const bl = table(['block', 'type', 'repeat', 'params', 'saved after forward', 'notes'], [22, 21, 8, 15, 24]);
   for (const b of e.blocks) {
     const flags = [b.frozen ? 'frozen (no grad)' : '', b.checkpointed ? 'checkpointed' : '', b.chunks > 1 ? `${b.chunks} chunks over ${b.chunkDim}` : ''].filter(Boolean).join(', ');
