@@ -12,6 +12,7 @@ import type { Preset } from '../core/estimate.js';
 import { normalizeRun, validateModel, type ModelDescriptor, type RunConfig } from '../core/model.js';
 import { validate } from '../core/schema.js';
 import { lineOf } from './locate.js';
+import { applySets } from './options.js';
 
 /** The package root (bin/, presets/, models/ live here): found upward from this module, bundled or not. */
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
@@ -200,4 +201,24 @@ export function locateError(e: MemplanError, cfg: LoadedConfig | undefined, orig
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Loads a config with `--set` overrides applied and runs `fn` on it (sync or async). Any MemplanError
+ * raised on the way, while loading or later while estimating, searching or probing, is given the
+ * file and line, or the `--set` option, it is about: one place for every command that reads a config.
+ */
+export function withConfig<R>(file: string, sets: readonly string[], fn: (cfg: LoadedConfig) => R): R {
+  const origin = new Map<string, string>();
+  let cfg: LoadedConfig | undefined;
+  const locate = (e: unknown): never => {
+    throw e instanceof MemplanError ? locateError(e, cfg, origin) : e;
+  };
+  try {
+    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin));
+    const r = fn(cfg);
+    return (r instanceof Promise ? r.catch(locate) : r) as R;
+  } catch (e) {
+    return locate(e);
+  }
 }

@@ -48,9 +48,9 @@ export function parseOverrides(o: CheckCliOptions): BudgetOverrides {
   return out;
 }
 
-function errorRow(file: string, e: unknown, cfg?: LoadedConfig): CheckRow {
+function errorRow(file: string, e: unknown, cfg: LoadedConfig | undefined, origin: ReadonlyMap<string, string>): CheckRow {
   const err = asMemplanError(e);
-  if (cfg) locateError(err, cfg, new Map());
+  locateError(err, cfg, origin);
   err.at(display(file));
   const row: CheckRow = { file: display(file), status: 'ERROR', message: err.message, error: err.toJSON() as CheckRow['error'] };
   if (err.code === 'E_FILE' && err.file !== row.file) {
@@ -67,8 +67,10 @@ function errorRow(file: string, e: unknown, cfg?: LoadedConfig): CheckRow {
 /** Checks one config on each of its budget's cards; `text` is the config's own YAML, once read. */
 export function checkFile(file: string, overrides: BudgetOverrides, sets: readonly string[]): { rows: CheckRow[]; text?: string } {
   let cfg: LoadedConfig | undefined;
+  // Which config path each --set wrote: an error about it names the option, as estimate's do.
+  const origin = new Map<string, string>();
   try {
-    cfg = loadConfig(file, (raw) => applySets(raw, sets));
+    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin));
     // loadConfig marks a file that is itself a model descriptor with model: '(inline)'.
     if (cfg.raw.model === '(inline)') {
       // A bare model descriptor (say, from a shell glob over a folder holding both kinds) is no training
@@ -103,7 +105,7 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
     }
     return { rows, text: cfg.text };
   } catch (e) {
-    return { rows: [errorRow(file, e, cfg)], text: cfg?.text };
+    return { rows: [errorRow(file, e, cfg, origin)], text: cfg?.text };
   }
 }
 
@@ -192,7 +194,7 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
       const texts = new Map<string, string>();
       for (const input of expandInputs(args)) {
         if (input.error) {
-          rows.push(errorRow(input.file, input.error));
+          rows.push(errorRow(input.file, input.error, undefined, new Map()));
           continue;
         }
         const got = checkFile(input.file, overrides, o.set ?? []);

@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { estimate, type Estimate, type Preset } from '../../core/estimate.js';
 import { MemplanError } from '../../core/errors.js';
 import { renderJson, renderMarkdown, renderTable } from '../format/estimate.js';
-import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '../load.js';
+import { display, getPreset, withConfig, type LoadedConfig } from '../load.js';
 import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../main.js';
-import { applySets, collect, parseFormat } from '../options.js';
+import { collect, parseFormat } from '../options.js';
 
 export interface EstimateCliOptions {
   gpu?: string;
@@ -15,19 +15,13 @@ export interface EstimateCliOptions {
 
 /** Loads a config with --set applied and estimates it on the chosen card (--gpu, else the config's). */
 export function runEstimate(file: string, o: EstimateCliOptions): { est: Estimate; cfg: LoadedConfig; preset?: Preset } {
-  const origin = new Map<string, string>();
-  let cfg: LoadedConfig | undefined;
-  try {
-    cfg = loadConfig(file, (raw) => applySets(raw, o.set ?? [], origin));
+  return withConfig(file, o.set ?? [], (cfg) => {
     if (o.gpu && o.gpu.includes(',')) {
       throw new MemplanError('E_OPTION', 'estimate takes one card', { path: '--gpu', expected: 'one preset id', hint: 'use `memplan recommend --gpu a,b` to compare cards' });
     }
     const preset = presetFor(cfg, o.gpu);
-    const est = estimate(cfg.model, cfg.run, { preset });
-    return { est, cfg, preset };
-  } catch (e) {
-    throw e instanceof MemplanError ? locateError(e, cfg, origin) : e;
-  }
+    return { est: estimate(cfg.model, cfg.run, { preset }), cfg, preset };
+  });
 }
 
 /** The card: --gpu, else the config's `gpu:` (or `budget.gpu:`), whose line an unknown id points at. */

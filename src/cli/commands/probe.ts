@@ -9,9 +9,9 @@ import { MemplanError } from '../../core/errors.js';
 import { formatBytes } from '../../core/units.js';
 import type { BackendChoice } from '../../probe/backend.js';
 import type { ProbeResult } from '../../probe/probe.js';
-import { display, loadConfig } from '../load.js';
+import { display, withConfig } from '../load.js';
 import { EXIT, type CommandContext } from '../main.js';
-import { applySets, collect, parseFormat } from '../options.js';
+import { collect, parseFormat } from '../options.js';
 
 interface ProbeCliOptions {
   backend?: string;
@@ -62,15 +62,16 @@ export function registerProbe(program: Command, ctx: CommandContext): void {
       if (o.backend !== undefined && !CHOICES.includes(o.backend)) {
         throw new MemplanError('E_OPTION', `unknown backend "${o.backend}"`, { path: '--backend', expected: CHOICES.join(', ') });
       }
-      const cfg = loadConfig(file, (raw) => applySets(raw, o.set ?? []));
-      const { probe } = await import('../../probe/probe.js');
-      const r = await probe(cfg.model, cfg.run, {
-        backend: o.backend as BackendChoice | undefined,
-        steps: num(o.steps, '--steps'),
-        scale: num(o.scale, '--scale'),
-        onProgress: (line) => ctx.io.stderr.write(line + '\n'),
+      await withConfig(file, o.set ?? [], async (cfg) => {
+        const { probe } = await import('../../probe/probe.js');
+        const r = await probe(cfg.model, cfg.run, {
+          backend: o.backend as BackendChoice | undefined,
+          steps: num(o.steps, '--steps'),
+          scale: num(o.scale, '--scale'),
+          onProgress: (line) => ctx.io.stderr.write(line + '\n'),
+        });
+        ctx.io.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderProbe(r, display(cfg.file)));
+        ctx.exit = r.ok ? EXIT.OK : EXIT.OVER;
       });
-      ctx.io.stdout.write(format === 'json' ? JSON.stringify(r, null, 2) + '\n' : renderProbe(r, display(cfg.file)));
-      ctx.exit = r.ok ? EXIT.OK : EXIT.OVER;
     });
 }

@@ -3,9 +3,9 @@ import { MemplanError } from '../../core/errors.js';
 import { maxBatch, parseAllow, recommend, type Target } from '../../core/recommend.js';
 import { parseSize } from '../../core/units.js';
 import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
-import { display, getPreset, loadConfig, loadPresets } from '../load.js';
+import { display, getPreset, loadPresets, withConfig } from '../load.js';
 import { EXIT, type CommandContext } from '../main.js';
-import { applySets, collect, parseFormat } from '../options.js';
+import { collect, parseFormat } from '../options.js';
 import type { ModelDescriptor } from '../../core/model.js';
 import type { RecommendResult } from '../../core/recommend.js';
 import { probeVariant } from '../../probe/variant.js';
@@ -135,43 +135,44 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
     .option('--backend <name>', 'probe backend for --verify: wasm | cpu | node | node-gpu')
     .action(async (file: string, o: RecommendCliOptions) => {
       const format = parseFormat(o.format);
-      const cfg = loadConfig(file, (raw) => applySets(raw, o.set ?? []));
-      const count = positiveInt(o.gpus, '--gpus') ?? cfg.run.distributed.gpus;
-      const gpuList = o.gpu ?? (cfg.run.gpu ?? cfg.run.budget?.gpu)?.join(',');
-      if (!gpuList) {
-        throw new MemplanError('E_OPTION', 'no card given', { path: '--gpu', hint: 'pass --gpu ID (memplan gpus lists them) or set gpu: in the config' });
-      }
-      const targets = parseTargets(gpuList, count);
-      const label = display(cfg.file);
-      if (o.maxBatch) {
-        if (o.allow?.length || o.effectiveBatch) {
-          throw new MemplanError('E_OPTION', '--max-batch searches the micro-batch of the config as given', {
-            path: '--max-batch',
-            hint: 'drop --allow/--effective-batch, or use --set to change the config first',
-          });
+      await withConfig(file, o.set ?? [], async (cfg) => {
+        const count = positiveInt(o.gpus, '--gpus') ?? cfg.run.distributed.gpus;
+        const gpuList = o.gpu ?? (cfg.run.gpu ?? cfg.run.budget?.gpu)?.join(',');
+        if (!gpuList) {
+          throw new MemplanError('E_OPTION', 'no card given', { path: '--gpu', hint: 'pass --gpu ID (memplan gpus lists them) or set gpu: in the config' });
         }
-        const results = targets.map((t) => maxBatch(cfg.model, cfg.run, t));
-        ctx.io.stdout.write(renderMaxBatch(results, cfg.model.name, label, format));
-        ctx.exit = results.some((r) => r.max_batch > 0) ? EXIT.OK : EXIT.OVER;
-        return;
-      }
-      const marginText = o.margin ?? (cfg.run.budget?.headroom !== undefined ? String(cfg.run.budget.headroom) : undefined);
-      const margin = marginText === undefined ? undefined : parseSize(marginText, o.margin ? '--margin' : 'budget.headroom');
-      const result = recommend(cfg.model, cfg.run, {
-        targets,
-        effectiveBatch: positiveInt(o.effectiveBatch, '--effective-batch'),
-        allow: (o.allow ?? []).map(parseAllow),
-        top: positiveInt(o.top, '--top'),
-        margin,
+        const targets = parseTargets(gpuList, count);
+        const label = display(cfg.file);
+        if (o.maxBatch) {
+          if (o.allow?.length || o.effectiveBatch) {
+            throw new MemplanError('E_OPTION', '--max-batch searches the micro-batch of the config as given', {
+              path: '--max-batch',
+              hint: 'drop --allow/--effective-batch, or use --set to change the config first',
+            });
+          }
+          const results = targets.map((t) => maxBatch(cfg.model, cfg.run, t));
+          ctx.io.stdout.write(renderMaxBatch(results, cfg.model.name, label, format));
+          ctx.exit = results.some((r) => r.max_batch > 0) ? EXIT.OK : EXIT.OVER;
+          return;
+        }
+        const marginText = o.margin ?? (cfg.run.budget?.headroom !== undefined ? String(cfg.run.budget.headroom) : undefined);
+        const margin = marginText === undefined ? undefined : parseSize(marginText, o.margin ? '--margin' : 'budget.headroom');
+        const result = recommend(cfg.model, cfg.run, {
+          targets,
+          effectiveBatch: positiveInt(o.effectiveBatch, '--effective-batch'),
+          allow: (o.allow ?? []).map(parseAllow),
+          top: positiveInt(o.top, '--top'),
+          margin,
+        });
+        if (!o.verify) {
+          ctx.io.stdout.write(renderRecommend(result, label, format));
+          ctx.exit = result.fits ? EXIT.OK : EXIT.OVER;
+          return;
+        }
+        const checks = await verifyTop(cfg.model, result, o.backend, (line) => ctx.io.stderr.write(line + '\n'));
+        ctx.io.stdout.write(format === 'json' ? JSON.stringify({ ...result, verify: checks }, null, 2) + '\n' : renderRecommend(result, label, format) + renderVerify(checks, format));
+        // A recommendation whose check ran and missed is not trusted: exit 1, like nothing fitting.
+        ctx.exit = result.fits && checks.every((c) => c.ok !== false) ? EXIT.OK : EXIT.OVER;
       });
-      if (!o.verify) {
-        ctx.io.stdout.write(renderRecommend(result, label, format));
-        ctx.exit = result.fits ? EXIT.OK : EXIT.OVER;
-        return;
-      }
-      const checks = await verifyTop(cfg.model, result, o.backend, (line) => ctx.io.stderr.write(line + '\n'));
-      ctx.io.stdout.write(format === 'json' ? JSON.stringify({ ...result, verify: checks }, null, 2) + '\n' : renderRecommend(result, label, format) + renderVerify(checks, format));
-      // A recommendation whose check ran and missed is not trusted: exit 1, like nothing fitting.
-      ctx.exit = result.fits && checks.every((c) => c.ok !== false) ? EXIT.OK : EXIT.OVER;
     });
 }
