@@ -11,7 +11,7 @@ export {
   type ModelDescriptor, type RunConfig, type BlockSpec, type BlockInfo, type Knob,
 } from './core/model.js';
 export {
-  estimate, traceRun, stepMemory, stepTotals, traceKey, buildEstimate,
+  estimate, estimateOn, traceRun, stepMemory, stepTotals, traceKey, buildEstimate,
   type Estimate, type Component, type Preset, type PhasePeak, type Traced, type StepMemory, type StepTotals,
 } from './core/estimate.js';
 export { optimizerCost } from './core/optimizers.js';

@@ -191,6 +191,13 @@ export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateO
   return buildEstimate(traceRun(model, run), run, opts);
 }
 
+/** One estimate per card: the model is traced and simulated once; only the card's terms differ. */
+export function estimateOn(model: ModelDescriptor, run: RunConfig, presets: readonly Preset[]): Estimate[] {
+  if (run.runtime === 'tfjs') return presets.map((preset) => estimateTfjs(model, run, { preset }));
+  const traced = traceRun(model, run);
+  return presets.map((preset) => buildEstimate(traced, run, { preset }));
+}
+
 /** The numbers of one training step for a traced model under `run`'s cheap settings (no strings). */
 export interface StepTotals {
   /** The named inputs the persistent terms read (terms.ts). */

@@ -92,3 +92,16 @@ test('fits and headroom against the card', () => {
   assert.ok(e.headroom! < 0);
   assert.equal(est(lm, { batch_size: 4 }, TEST_GPU).fits, true);
 });
+
+test('estimateOn traces once and gives, per card, exactly what estimate() gives', async () => {
+  const { estimateOn } = await import('../../src/core/estimate.js');
+  const { normalizeRun } = await import('../../src/core/model.js');
+  const small = { ...TEST_GPU, id: 'small', capacity_bytes: 1024 ** 3, context_bytes: 0, workspace_bytes: 0 };
+  const run = normalizeRun({ model: 'x', batch_size: 4, ema: true });
+  const [a, b] = estimateOn(lm, run, [TEST_GPU, small]);
+  assert.deepEqual(a, est(lm, { batch_size: 4, ema: true }, TEST_GPU));
+  assert.deepEqual(b, est(lm, { batch_size: 4, ema: true }, small));
+  // Same step on both cards; only the context and the verdict differ.
+  assert.equal(a!.reserved, b!.reserved);
+  assert.equal(b!.device_total, b!.reserved);
+});

@@ -11,7 +11,7 @@ import {
   type BudgetLevel, type BudgetOverrides, type Settings,
 } from '../../core/check.js';
 import { asMemplanError, MemplanError } from '../../core/errors.js';
-import { estimate } from '../../core/estimate.js';
+import { estimateOn } from '../../core/estimate.js';
 import { expandInputs } from '../expand.js';
 import { CHECK_FORMATS, renderCheck, type CheckReport, type CheckRow } from '../format/check.js';
 import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '../load.js';
@@ -82,17 +82,17 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
     }
     const { gpus, gpuPath, spec } = resolveBudget(cfg.run, overrides);
     const label = display(cfg.file);
-    const rows: CheckRow[] = [];
-    for (const id of gpus) {
-      let preset;
+    const presets = gpus.map((id) => {
       try {
-        preset = getPreset(id);
+        return getPreset(id);
       } catch (e) {
         // getPreset speaks of --gpu; here the card came from the config (or from --gpu, already checked).
         if (e instanceof MemplanError && e.code === 'E_UNKNOWN_PRESET') e.path = gpuPath;
         throw e;
       }
-      const est = estimate(cfg.model, cfg.run, { preset });
+    });
+    const rows: CheckRow[] = [];
+    for (const est of estimateOn(cfg.model, cfg.run, presets)) {
       const result = checkBudget(est, spec);
       rows.push({
         file: label,
