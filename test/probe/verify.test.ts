@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/cli/load.js';
 import { probeVariant } from '../../src/probe/variant.js';
+import { checkTfjsRun } from '../../src/core/estimate-tfjs.js';
 import { scaleRun } from '../../src/probe/probe.js';
 import { normalizeRun, validateModel } from '../../src/index.js';
 
@@ -37,6 +38,8 @@ describe('recommend --verify', () => {
       '4 GPUs (zero2) -> one device',
       'optimizer adamw-8bit -> adam',
     ]);
+    // The twin is exactly what the tfjs runtime accepts (its refusals are the other side of this list).
+    assert.doesNotThrow(() => checkTfjsRun(run));
     // The source config is untouched.
     assert.equal(cfg.run.precision, 'bf16-mixed');
   });
