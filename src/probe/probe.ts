@@ -10,6 +10,7 @@ import { MemplanError } from '../core/errors.js';
 import { predictTfjs, type TfjsPrediction } from '../core/estimate-tfjs.js';
 import { assemble, BATCH_DIM, type ModelDescriptor, type RunConfig } from '../core/model.js';
 import { compileExpr } from '../core/expr.js';
+import { resolveDims } from '../core/dims.js';
 import type { Trace } from '../core/tracer.js';
 import { loadBackend, WASM_MISSING, type BackendChoice, type Tf } from './backend.js';
 import { createProbeState, TfjsBuilder } from './tfjs-builder.js';
@@ -100,7 +101,8 @@ export function scaleRun(model: ModelDescriptor, run: RunConfig, f: number): Run
   const rest = (f * run.batch_size) / batch;
   const out: RunConfig = { ...run, batch_size: batch, dims: { ...run.dims } };
   if (rest < 0.999) {
-    const dims = assemble(model, out).dims;
+    // Only the dimensions are needed here: resolve them, no trace.
+    const dims = resolveDims(model.dims ?? {}, out.dims, { [BATCH_DIM]: out.batch_size });
     const seq = SEQ_DIMS.find((d) => dims.has(d)) ?? largestInputDim(model, dims);
     if (!seq) {
       throw new MemplanError('E_OPTION', `--scale ${f}: batch ${run.batch_size} cannot shrink below 1 and the model has no sequence dimension (${SEQ_DIMS.join(', ')})`, {
