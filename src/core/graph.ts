@@ -69,6 +69,13 @@ export interface Builder {
   tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T;
   /** Scopes subsequent ops/params under a name (for breakdowns and probe variable names). */
   scope<R>(name: string, fn: () => R): R;
+  /**
+   * PyTorch-module memory quirks, for the tracer only (the probe's builder has neither):
+   * nn.MultiheadAttention's packed in-projection casts its input once under autocast, and with
+   * batch_first=True it saves a time-first copy of its input.
+   */
+  shareCasts?<R>(fn: () => R): R;
+  timeFirstCopy?(x: T): T;
 }
 
 export function numel(shape: readonly number[]): number {

@@ -29,9 +29,9 @@ export function multiHeadAttention(b: Builder, x: T, kv: T, heads: number, impl:
     b.linear(t, b.param(`${name}.weight`, [d, d], { matmul: true }), b.param(`${name}.bias`, [d], { init: 'zeros' }));
   const split = (t: T, len: number) => b.transpose(b.reshape(t, [n, len, heads, dh]), [0, 2, 1, 3]);
   // nn.MultiheadAttention (packed in_proj): under autocast its input is cast once for q, k and v.
-  const share = packed ? (b as { shareCasts?: <R>(fn: () => R) => R }).shareCasts?.bind(b) : undefined;
+  const share = packed ? b.shareCasts?.bind(b) : undefined;
   // nn.MultiheadAttention(batch_first=True) saves a contiguous [seq, batch, dim] copy of its inputs.
-  const copy = packed ? (b as { timeFirstCopy?: (t: T) => T }).timeFirstCopy?.bind(b) : undefined;
+  const copy = packed ? b.timeFirstCopy?.bind(b) : undefined;
   const xq = copy ? copy(x) : x;
   const xkv = kv === x ? xq : copy ? copy(kv) : kv;
   const project = (): [T, T, T] => [split(proj('q', xq), s), split(proj('k', xkv), sk), split(proj('v', xkv), sk)];
