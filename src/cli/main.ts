@@ -1,31 +1,15 @@
 /**
- * The CLI entry: parses options, calls a command, prints once. Takes `{argv, stdout, stderr}` so
+ * The CLI entry: registers the commands, parses options, prints errors once. Takes `{argv, stdout, stderr}` so
  * tests run it in-process. Exit codes: 0 fits, 1 over budget, 2 bad input or internal error.
  */
 import { Command, CommanderError } from 'commander';
 import { asMemplanError, MemplanError } from '../core/errors.js';
 import { registerEstimate } from './commands/estimate.js';
 import { registerGpus } from './commands/gpus.js';
-import { registerExtra } from './commands/registry.js';
-
-export interface Writable {
-  write(s: string): unknown;
-}
-
-export interface IO {
-  argv: string[];
-  stdout: Writable;
-  stderr: Writable;
-}
-
-/** What a command gives back: its exit code; `json` tells the top level to report errors as JSON. */
-export interface CommandContext {
-  io: IO;
-  exit: number;
-  json: boolean;
-}
-
-export const EXIT = { OK: 0, OVER: 1, ERROR: 2 } as const;
+import { registerCheck } from './commands/check.js';
+import { registerProbe } from './commands/probe.js';
+import { registerRecommend } from './commands/recommend.js';
+import { EXIT, printError, type CommandContext, type IO } from './context.js';
 
 export async function main(io: IO): Promise<number> {
   const ctx: CommandContext = { io, exit: EXIT.OK, json: false };
@@ -40,7 +24,9 @@ export async function main(io: IO): Promise<number> {
   program.addHelpText('after', '\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md');
   registerEstimate(program, ctx);
   registerGpus(program, ctx);
-  registerExtra(program, ctx);
+  registerCheck(program, ctx);
+  registerProbe(program, ctx);
+  registerRecommend(program, ctx);
   ctx.json = io.argv.some((a, i) => (a === '--format' && io.argv[i + 1] === 'json') || a === '--format=json' || a === '--json');
   try {
     await program.parseAsync(io.argv, { from: 'user' });
@@ -58,17 +44,6 @@ export async function main(io: IO): Promise<number> {
   }
 }
 
-export function printError(ctx: CommandContext, err: MemplanError): void {
-  if (ctx.json) {
-    ctx.io.stdout.write(JSON.stringify({ error: err.toJSON() }, null, 2) + '\n');
-    return;
-  }
-  const lines = [`memplan: error ${err.code}${err.location ? ` at ${err.location}` : ''}`, `  ${err.message}`];
-  if (err.expected) lines.push(`  expected: ${err.expected}`);
-  if (err.hint) lines.push(`  hint: ${err.hint}`);
-  ctx.io.stderr.write(lines.join('\n') + '\n');
-}
-
 function usageError(e: CommanderError): MemplanError {
   const option = /'(-[^']+)'/.exec(e.message)?.[1];
   return new MemplanError('E_OPTION', e.message.replace(/^error: /, ''), {
@@ -77,3 +52,6 @@ function usageError(e: CommanderError): MemplanError {
     hint: 'run `memplan --help`, or `memplan <command> --help`',
   });
 }
+
+export type { IO, Writable, CommandContext } from './context.js';
+export { EXIT, printError } from './context.js';

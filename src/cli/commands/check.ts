@@ -16,7 +16,7 @@ import { expandInputs } from '../expand.js';
 import { CHECK_FORMATS, renderCheck, type CheckReport, type CheckRow } from '../format/check.js';
 import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '../load.js';
 import { lineOf } from '../locate.js';
-import { EXIT, type CommandContext } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
 import { applySets, collect, parseFormat } from '../options.js';
 
 interface CheckCliOptions {

@@ -4,7 +4,7 @@ import { MemplanError } from '../../core/errors.js';
 import { renderJson, renderMarkdown, renderTable } from '../format/estimate.js';
 import { display, getPreset, withConfig, type LoadedConfig } from '../load.js';
 import { lineOf } from '../locate.js';
-import { EXIT, type CommandContext } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
 import { collect, parseFormat } from '../options.js';
 
 export interface EstimateCliOptions {

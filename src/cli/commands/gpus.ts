@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { formatBytes } from '../../core/units.js';
 import { loadPresets } from '../load.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { parseFormat } from '../options.js';
 
 export function registerGpus(program: Command, ctx: CommandContext): void {

@@ -10,7 +10,7 @@ import { formatBytes } from '../../core/units.js';
 import type { BackendChoice } from '../../probe/backend.js';
 import type { ProbeResult } from '../../probe/probe.js';
 import { display, withConfig } from '../load.js';
-import { EXIT, type CommandContext } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
 import { collect, parseFormat } from '../options.js';
 
 interface ProbeCliOptions {

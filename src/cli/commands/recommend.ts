@@ -4,7 +4,7 @@ import { maxBatch, parseAllow, recommend, type Target } from '../../core/recomme
 import { parseSize } from '../../core/units.js';
 import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
 import { display, getPreset, loadPresets, withConfig } from '../load.js';
-import { EXIT, type CommandContext } from '../main.js';
+import { EXIT, type CommandContext } from '../context.js';
 import { collect, parseFormat } from '../options.js';
 import type { ModelDescriptor } from '../../core/model.js';
 import type { RecommendResult } from '../../core/recommend.js';
