@@ -3,8 +3,12 @@
  * saved after its last use; backward walks the ops in reverse (autograd's order), allocating
  * gradients as consumers produce them and freeing saved tensors and gradients once their op is done.
  * Checkpointed segments save only their inputs and are recomputed right before their backward.
- * Bytes here are activation-side only; weights, optimizer state and the input batch are added by
- * the estimator's terms.
+ * Bytes here are activation-side only (plus parameter gradients as backward makes them); weights,
+ * optimizer state and the input batch are added by the estimator's terms.
+ *
+ * The phases (forward, backward, recompute) are functions over one `Liveness` state; with
+ * `{ events: true }` every allocation and free is also recorded, in order, for the allocator model
+ * and the step timeline.
  */
 import { numel, DTYPE_BYTES } from '../graph.js';
 import { bytesOf, storageOf, type OpRec, type Trace, type TTensor } from '../tracer.js';
@@ -29,6 +33,22 @@ export interface ActivationPeak {
   lossByBlock: number[];
 }
 
+/**
+ * One allocation or free of micro-batch 1, in program order. `what` says which kind of tensor:
+ * an activation (op output), an op's saved extra (mask, statistics), an activation gradient, a
+ * parameter gradient (under accumulation a later micro-batch allocates it as a temporary and adds it
+ * into the resident .grad), a transient workspace, or checkpoint's RNG state.
+ */
+export interface SimEvent {
+  kind: 'alloc' | 'free';
+  id: number;
+  bytes: number;
+  what: 'act' | 'extra' | 'grad' | 'param_grad' | 'temp' | 'rng';
+  phase: 'forward' | 'backward' | 'recompute';
+  /** Index of the op being run. */
+  op: number;
+}
+
 export interface SimResult {
   /** Saved for backward at the end of forward, per block index (what stays between forward and backward). */
   savedByBlock: number[];
@@ -40,6 +60,8 @@ export interface SimResult {
   later: ActivationPeak;
   /** Largest per-tensor saved items, for explanation. */
   savedItems: SavedItem[];
+  /** Every allocation and free of micro-batch 1 (only with `{ events: true }`). */
+  events?: SimEvent[];
 }
 
 export interface SavedItem {
@@ -52,21 +74,39 @@ export interface SavedItem {
   loss: boolean;
 }
 
+export interface SimOptions {
+  /** Record the alloc/free event stream (costs memory; the recommend search leaves it off). */
+  events?: boolean;
+}
+
 interface Storage {
   id: number;
   bytes: number;
   block: number;
   loss: boolean;
-  /** Op indices that save it. */
-  savers: number[];
   lastUse: number;
   producer: number;
-  requiresGrad: boolean;
   isParam: boolean;
   isInput: boolean;
 }
 
-export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number): SimResult {
+/** What the trace implies before anything runs: storages, per-op saves and extras, checkpoint segments. */
+interface Plan {
+  ops: readonly OpRec[];
+  trace: Trace;
+  dev: DeviceRules;
+  get(t: TTensor): Storage;
+  savedOf: Storage[][];
+  extrasOf: number[];
+  extraItems: SavedItem[][];
+  segInputs: Map<number, Storage[]>;
+  segFirst: Map<number, number>;
+  segLast: Map<number, number>;
+  /** Autocast weight-cache copies (alive until forward ends unless an op saved them). */
+  cached: Set<Storage>;
+}
+
+function plan(trace: Trace, dev: DeviceRules): Plan {
   const ops = trace.ops;
   const n = ops.length;
   // Tensor ids are dense (their index in trace.tensors): an array beats a Map here.
@@ -75,36 +115,15 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     const s = t.alias ? storageOf(t) : t;
     let st = storages[s.id];
     if (!st) {
-      st = {
-        id: s.id,
-        bytes: bytesOf(s),
-        block: -1,
-        loss: false,
-        savers: [],
-        lastUse: -1,
-        producer: -1,
-        requiresGrad: s.requiresGrad,
-        isParam: s.role === 'param',
-        isInput: s.role === 'input',
-      };
+      st = { id: s.id, bytes: bytesOf(s), block: -1, loss: false, lastUse: -1, producer: -1, isParam: s.role === 'param', isInput: s.role === 'input' };
       storages[s.id] = st;
     }
     return st;
   };
-
-  // Per-op saved storages and extras (extras are owned by the op: freed with it).
-  const savedOf: Storage[][] = new Array(n);
-  const extrasOf: number[] = new Array(n).fill(0);
-  const extraItems: SavedItem[][] = new Array(n);
-  const segInputs = new Map<number, Storage[]>();
   const segFirst = new Map<number, number>();
   const segLast = new Map<number, number>();
-
   for (const op of ops) {
-    for (const t of op.inputs) {
-      const s = get(t);
-      s.lastUse = op.index;
-    }
+    for (const t of op.inputs) get(t).lastUse = op.index;
     const out = get(op.output);
     if (!op.output.alias) {
       out.producer = op.index;
@@ -116,6 +135,9 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
       segLast.set(op.segment, op.index);
     }
   }
+  const savedOf: Storage[][] = new Array(n);
+  const extrasOf: number[] = new Array(n).fill(0);
+  const extraItems: SavedItem[][] = new Array(n);
   for (const op of ops) {
     // An explicit `saved`/`loss` tensor is kept for backward even though it has no grad-requiring input.
     const keptTensor = op.kind === 'tensor' && (op.attrs.lifetime === 'saved' || op.attrs.lifetime === 'loss');
@@ -124,8 +146,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     const list: Storage[] = [];
     for (const t of spec.keep) {
       const s = get(t);
-      if (s.isParam || s.isInput) continue;
-      if (!list.includes(s)) list.push(s);
+      if (!s.isParam && !s.isInput && !list.includes(s)) list.push(s);
     }
     savedOf[op.index] = list;
     let eb = 0;
@@ -139,6 +160,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     extraItems[op.index] = items;
   }
   // Checkpoint segments: inner ops save nothing in forward; the segment saves its external inputs.
+  const segInputs = new Map<number, Storage[]>();
   for (const [seg, first] of segFirst) {
     const last = segLast.get(seg)!;
     const ins: Storage[] = [];
@@ -151,259 +173,360 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number):
     }
     segInputs.set(seg, ins);
   }
-  const inSeg = (op: OpRec) => op.segment !== undefined && segInputs.has(op.segment);
-
-  // Forward-phase saver sets (checkpointed ops replaced by their segment).
-  const fwdSavers = new Map<Storage, number>(); // storage -> count of pending savers
-  const savedItems: SavedItem[] = [];
-  for (const op of ops) {
-    if (inSeg(op)) continue;
-    for (const s of savedOf[op.index]!) fwdSavers.set(s, (fwdSavers.get(s) ?? 0) + 1);
-  }
-  for (const [, ins] of segInputs) for (const s of ins) fwdSavers.set(s, (fwdSavers.get(s) ?? 0) + 1);
-
-  const savedByBlock = new Array<number>(blocks).fill(0);
-  let live = 0; // activation bytes alive (saved + not-yet-freed intermediates + grads + extras)
-  let savedLive = 0;
-  let lossLive = 0;
-  let gradLive = 0;
-  const liveSet = new Set<Storage>();
-  // Autocast's weight cache holds each cast weight copy until the autocast context exits at the end of
-  // forward (then only the copies ops saved stay, until their backward): pinned here during forward.
   const cached = new Set<Storage>();
   for (const op of ops) if (op.kind === 'cast' && op.attrs.weightCache) cached.add(get(op.output));
-  let cacheOnly = 0; // bytes of pinned copies no op saved (alive only through the cache), kept in step below
-  const liveSaved = new Set<Storage>();
-  const liveByBlock = new Array<number>(blocks).fill(0);
-  // The part of liveByBlock that is explicit loss buffers, so breakdowns can show them apart.
-  const lossByBlock = new Array<number>(blocks).fill(0);
+  return { ops, trace, dev, get, savedOf, extrasOf, extraItems, segInputs, segFirst, segLast, cached };
+}
 
-  const first: ActivationPeak = emptyPeak(blocks);
-  const later: ActivationPeak = emptyPeak(blocks);
-  let paramGrads = 0;
-  const allParamGrads = trace.params.filter((p) => p.requiresGrad).reduce((a, p) => a + bytesOf(p), 0);
+/** The bytes alive during micro-batch 1, by kind, and the two peaks it produces. */
+class Liveness {
+  live = 0; // activation bytes alive (saved + not-yet-freed intermediates + grads + extras)
+  savedLive = 0;
+  lossLive = 0;
+  gradLive = 0;
+  paramGrads = 0;
+  /** Bytes of pinned autocast copies no op saved (alive only through the cache). */
+  cacheOnly = 0;
+  readonly liveSet = new Set<Storage>();
+  readonly liveSaved = new Set<Storage>();
+  readonly liveByBlock: number[];
+  /** The part of liveByBlock that is explicit loss buffers, so breakdowns can show them apart. */
+  readonly lossByBlock: number[];
+  readonly gradAlloc = new Set<Storage>();
+  /** Gradients that are views of another storage's gradient (cat backward) own no bytes. */
+  readonly viewGradOf = new Map<Storage, Storage>();
+  readonly viewGradCount = new Map<Storage, number>();
+  readonly first: ActivationPeak;
+  readonly later: ActivationPeak;
+  readonly allParamGrads: number;
+  readonly events: SimEvent[] | undefined;
+  /** The op being run and its phase, for events. */
+  phase: SimEvent['phase'] = 'forward';
+  at = 0;
+  private nextId: number;
+  /** Event ids of each op's extras and of each storage's gradient (tensor ids are their own). */
+  private extraIds = new Map<number, number>();
+  private gradIds = new Map<Storage, number>();
 
-  const note = (phase: ActivationPeak['phase'], op: OpRec, transient: number, laterTemp: number) => {
-    const cur = live + transient;
-    const label = () => `${op.scope ? op.scope + ' ' : ''}${kindLabel(op)}`;
-    const cache = phase === 'forward' ? cacheOnly : 0;
-    if (cur + paramGrads > first.bytes + first.paramGrads) {
-      const at = label();
-      Object.assign(first, {
-        bytes: cur, paramGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive, autocastCache: cache,
-        transient: cur - savedLive - gradLive - cache, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
-      });
-    }
-    const cl = cur + laterTemp;
-    if (cl > later.bytes) {
-      const at = label();
-      Object.assign(later, {
-        bytes: cl, paramGrads: allParamGrads, phase, at, saved: savedLive, grads: gradLive, lossBuffers: lossLive, autocastCache: cache,
-        transient: cl - savedLive - gradLive - cache, savedByBlock: [...liveByBlock], lossByBlock: [...lossByBlock],
-      });
-    }
-  };
+  constructor(readonly p: Plan, blocks: number, events: boolean) {
+    this.liveByBlock = new Array<number>(blocks).fill(0);
+    this.lossByBlock = new Array<number>(blocks).fill(0);
+    this.first = emptyPeak(blocks);
+    this.later = emptyPeak(blocks);
+    this.allParamGrads = p.trace.params.filter((t) => t.requiresGrad).reduce((a, t) => a + bytesOf(t), 0);
+    this.events = events ? [] : undefined;
+    this.nextId = p.trace.tensors.length;
+  }
 
-  const alloc = (s: Storage) => {
-    if (s.isParam || s.isInput || liveSet.has(s)) return;
-    liveSet.add(s);
-    live += s.bytes;
-    if (cached.has(s)) cacheOnly += s.bytes;
-  };
-  const free = (s: Storage) => {
-    if (!liveSet.delete(s)) return;
-    live -= s.bytes;
-    if (liveSaved.delete(s)) {
-      savedLive -= s.bytes;
-      if (s.loss) lossLive -= s.bytes;
-      if (s.block >= 0) liveByBlock[s.block]! -= s.bytes;
-      if (s.block >= 0 && s.loss) lossByBlock[s.block]! -= s.bytes;
-    } else if (cached.has(s)) {
-      cacheOnly -= s.bytes;
+  private emit(kind: SimEvent['kind'], id: number, bytes: number, what: SimEvent['what']): void {
+    if (bytes > 0) this.events?.push({ kind, id, bytes, what, phase: this.phase, op: this.at });
+  }
+
+  /** A transient that exists only while the current op runs: alloc and free in one call. */
+  temp(bytes: number): void {
+    if (!this.events || bytes <= 0) return;
+    const id = this.nextId++;
+    this.emit('alloc', id, bytes, 'temp');
+    this.emit('free', id, bytes, 'temp');
+  }
+
+  alloc(s: Storage): void {
+    if (s.isParam || s.isInput || this.liveSet.has(s)) return;
+    this.liveSet.add(s);
+    this.live += s.bytes;
+    if (this.p.cached.has(s)) this.cacheOnly += s.bytes;
+    this.emit('alloc', s.id, s.bytes, 'act');
+  }
+
+  free(s: Storage): void {
+    if (!this.liveSet.delete(s)) return;
+    this.live -= s.bytes;
+    if (this.liveSaved.delete(s)) {
+      this.savedLive -= s.bytes;
+      if (s.loss) this.lossLive -= s.bytes;
+      if (s.block >= 0) this.liveByBlock[s.block]! -= s.bytes;
+      if (s.block >= 0 && s.loss) this.lossByBlock[s.block]! -= s.bytes;
+    } else if (this.p.cached.has(s)) {
+      this.cacheOnly -= s.bytes;
     }
-  };
-  const markSaved = (s: Storage) => {
-    if (!liveSet.has(s) || liveSaved.has(s)) return;
-    liveSaved.add(s);
-    savedLive += s.bytes;
-    if (s.loss) lossLive += s.bytes;
-    if (s.block >= 0) liveByBlock[s.block]! += s.bytes;
-    if (s.block >= 0 && s.loss) lossByBlock[s.block]! += s.bytes;
-    if (cached.has(s)) cacheOnly -= s.bytes;
-  };
-  const addExtras = (op: OpRec, sign: 1 | -1) => {
-    const b = extrasOf[op.index]! * sign;
+    this.emit('free', s.id, s.bytes, 'act');
+  }
+
+  markSaved(s: Storage): void {
+    if (!this.liveSet.has(s) || this.liveSaved.has(s)) return;
+    this.liveSaved.add(s);
+    this.savedLive += s.bytes;
+    if (s.loss) this.lossLive += s.bytes;
+    if (s.block >= 0) this.liveByBlock[s.block]! += s.bytes;
+    if (s.block >= 0 && s.loss) this.lossByBlock[s.block]! += s.bytes;
+    if (this.p.cached.has(s)) this.cacheOnly -= s.bytes;
+  }
+
+  /** An op's saved extras (mask, statistics) appear (+1) or go (-1) together. */
+  extras(op: OpRec, sign: 1 | -1): void {
+    const b = this.p.extrasOf[op.index]!;
     if (!b) return;
-    live += b;
-    savedLive += b;
-    liveByBlock[op.block]! += b;
-  };
-
-  // One forward step over ops [from, to], with `keepSaved(op)` telling whether its saves are kept.
-  const forward = (from: number, to: number, phase: 'forward' | 'recompute', keepSaved: (op: OpRec) => boolean, pending: Map<Storage, number>) => {
-    for (let i = from; i <= to; i++) {
-      const op = ops[i]!;
-      const out = get(op.output);
-      // Persistent explicit tensors are counted once, as buffers, by the estimator.
-      const persistent = op.kind === 'tensor' && op.attrs.lifetime === 'persistent';
-      if (!op.output.alias && !persistent) alloc(out);
-      const keep = keepSaved(op);
-      if (keep) {
-        addExtras(op, 1);
-        for (const s of savedOf[i]!) markSaved(s);
-        if (phase === 'forward') for (const it of extraItems[i]!) savedItems.push(it);
-      }
-      if (phase === 'forward' && op.segment !== undefined && segFirst.get(op.segment) === i) {
-        for (const s of segInputs.get(op.segment)!) markSaved(s);
-        // torch.utils.checkpoint also keeps the RNG state of each checkpointed call (preserve_rng_state).
-        if (dev.checkpointRngBytes) {
-          live += dev.checkpointRngBytes;
-          savedLive += dev.checkpointRngBytes;
-          liveByBlock[op.block]! += dev.checkpointRngBytes;
-        }
-      }
-      // Dropout makes its mask even when nothing keeps it (no_grad, checkpointed forward): a transient.
-      const dropTemp = op.kind === 'dropout' && (!keep || !extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(dev, op.inputs[0]!.dtype)] : 0;
-      // A `transient` explicit tensor exists only while its op runs.
-      note(phase, op, dropTemp, 0);
-      if (op.kind === 'tensor' && op.attrs.lifetime === 'transient') free(out);
-      for (const t of op.inputs) {
-        const s = get(t);
-        if (phase === 'forward' && cached.has(s)) continue;
-        if (s.lastUse <= i && !liveSaved.has(s) && !(pending.get(s) ?? 0)) free(s);
-      }
-      const lu = out.lastUse;
-      if (lu < i && !liveSaved.has(out) && out.producer === i && ops[i]!.output !== trace.loss && !(pending.get(out) ?? 0)) free(out);
-    }
-  };
-
-  forward(0, n - 1, 'forward', (op) => !inSeg(op), fwdSavers);
-  // The autocast context exits: cached copies no op saved are released.
-  for (const c of cached) if (!liveSaved.has(c)) free(c);
-  for (const s of liveSaved) {
-    if (s.block >= 0) {
-      // Tensor ids are their index in trace.tensors.
-      const t = trace.tensors[s.id]!;
-      savedItems.push({
-        block: s.block, scope: ops[s.producer]?.scope ?? '', what: ops[s.producer] ? kindLabel(ops[s.producer]!) : t.name,
-        shape: t.shape, dtype: t.dtype, bytes: s.bytes, loss: s.loss,
-      });
+    this.live += b * sign;
+    this.savedLive += b * sign;
+    this.liveByBlock[op.block]! += b * sign;
+    if (!this.events) return;
+    if (sign > 0) {
+      const id = this.nextId++;
+      this.extraIds.set(op.index, id);
+      this.emit('alloc', id, b, 'extra');
+    } else {
+      this.emit('free', this.extraIds.get(op.index) ?? -1, b, 'extra');
     }
   }
-  for (let b = 0; b < blocks; b++) savedByBlock[b] = liveByBlock[b]!;
-  const savedTotal = savedLive;
-  const lossBuffers = lossLive;
 
-  // Backward.
-  const gradAlloc = new Set<Storage>();
+  /** torch.utils.checkpoint keeps the RNG state of each checkpointed call (preserve_rng_state). */
+  rng(op: OpRec, sign: 1 | -1): void {
+    const b = this.p.dev.checkpointRngBytes;
+    if (!b) return;
+    this.live += b * sign;
+    this.savedLive += b * sign;
+    this.liveByBlock[op.block]! += b * sign;
+    if (!this.events) return;
+    const key = -1 - op.index;
+    if (sign > 0) {
+      const id = this.nextId++;
+      this.extraIds.set(key, id);
+      this.emit('alloc', id, b, 'rng');
+    } else {
+      this.emit('free', this.extraIds.get(key) ?? -1, b, 'rng');
+    }
+  }
+
+  private gradBytes(s: Storage): number {
+    return this.viewGradOf.has(s) ? 0 : s.bytes;
+  }
+
+  private gradId(s: Storage): number {
+    let id = this.gradIds.get(s);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.gradIds.set(s, id);
+    }
+    return id;
+  }
+
+  /** A parameter's gradient, made by the first op that reaches it in backward. */
+  paramGrad(s: Storage): void {
+    if (this.gradAlloc.has(s)) return;
+    this.gradAlloc.add(s);
+    this.paramGrads += s.bytes;
+    this.emit('alloc', this.gradId(s), s.bytes, 'param_grad');
+  }
+
+  /** An activation's gradient: a new buffer, or (second consumer) a temporary summed into the first. Returns temp bytes. */
+  actGrad(s: Storage): number {
+    if (this.gradAlloc.has(s)) return this.gradBytes(s);
+    this.gradAlloc.add(s);
+    this.live += this.gradBytes(s);
+    this.gradLive += this.gradBytes(s);
+    this.emit('alloc', this.gradId(s), this.gradBytes(s), 'grad');
+    return 0;
+  }
+
+  /** cat's backward hands each input a narrow view of the output's gradient: no new bytes. */
+  viewGrad(s: Storage, base: Storage): void {
+    this.gradAlloc.add(s);
+    this.viewGradOf.set(s, base);
+    this.viewGradCount.set(base, (this.viewGradCount.get(base) ?? 0) + 1);
+  }
+
+  releaseGrad(g: Storage): void {
+    this.gradAlloc.delete(g);
+    const b = this.gradBytes(g);
+    this.live -= b;
+    this.gradLive -= b;
+    this.emit('free', this.gradId(g), b, 'grad');
+    const base = this.viewGradOf.get(g);
+    if (base) {
+      this.viewGradOf.delete(g);
+      const left = (this.viewGradCount.get(base) ?? 1) - 1;
+      this.viewGradCount.set(base, left);
+      // the base's own producer already ran its backward (cat): release it with its last view
+      if (left <= 0 && this.gradAlloc.has(base)) this.releaseGrad(base);
+    }
+  }
+
+  /** Records the peaks with `transient` extra bytes alive now (and `laterTemp` more in a later micro-batch). */
+  note(phase: ActivationPeak['phase'], op: OpRec, transient: number, laterTemp: number): void {
+    const cur = this.live + transient;
+    const label = () => `${op.scope ? op.scope + ' ' : ''}${kindLabel(op)}`;
+    const cache = phase === 'forward' ? this.cacheOnly : 0;
+    const snap = (bytes: number, paramGrads: number): ActivationPeak => ({
+      bytes, paramGrads, phase, at: label(), saved: this.savedLive, grads: this.gradLive, lossBuffers: this.lossLive, autocastCache: cache,
+      transient: bytes - this.savedLive - this.gradLive - cache, savedByBlock: [...this.liveByBlock], lossByBlock: [...this.lossByBlock],
+    });
+    if (cur + this.paramGrads > this.first.bytes + this.first.paramGrads) Object.assign(this.first, snap(cur, this.paramGrads));
+    const cl = cur + laterTemp;
+    if (cl > this.later.bytes) Object.assign(this.later, snap(cl, this.allParamGrads));
+  }
+}
+
+/**
+ * Runs ops [from, to] forward. `keepSaved(op)` says whether the op's saves are kept (not inside a
+ * checkpoint segment in the first forward); `pending` counts the savers each storage still waits for.
+ */
+function forwardPass(st: Liveness, from: number, to: number, phase: 'forward' | 'recompute', keepSaved: (op: OpRec) => boolean, pending: Map<Storage, number>, savedItems: SavedItem[]): void {
+  const p = st.p;
+  st.phase = phase;
+  for (let i = from; i <= to; i++) {
+    const op = p.ops[i]!;
+    st.at = i;
+    const out = p.get(op.output);
+    // Persistent explicit tensors are counted once, as buffers, by the estimator.
+    const persistent = op.kind === 'tensor' && op.attrs.lifetime === 'persistent';
+    if (!op.output.alias && !persistent) st.alloc(out);
+    const keep = keepSaved(op);
+    if (keep) {
+      st.extras(op, 1);
+      for (const s of p.savedOf[i]!) st.markSaved(s);
+      if (phase === 'forward') for (const it of p.extraItems[i]!) savedItems.push(it);
+    }
+    if (phase === 'forward' && op.segment !== undefined && p.segFirst.get(op.segment) === i) {
+      for (const s of p.segInputs.get(op.segment)!) st.markSaved(s);
+      st.rng(op, 1);
+    }
+    // Dropout makes its mask even when nothing keeps it (no_grad, checkpointed forward): a transient.
+    const dropTemp = op.kind === 'dropout' && (!keep || !p.extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(p.dev, op.inputs[0]!.dtype)] : 0;
+    st.temp(dropTemp);
+    st.note(phase, op, dropTemp, 0);
+    // A `transient` explicit tensor exists only while its op runs.
+    if (op.kind === 'tensor' && op.attrs.lifetime === 'transient') st.free(out);
+    for (const t of op.inputs) {
+      const s = p.get(t);
+      if (phase === 'forward' && p.cached.has(s)) continue;
+      if (s.lastUse <= i && !st.liveSaved.has(s) && !(pending.get(s) ?? 0)) st.free(s);
+    }
+    if (out.lastUse < i && !st.liveSaved.has(out) && out.producer === i && op.output !== p.trace.loss && !(pending.get(out) ?? 0)) st.free(out);
+  }
+}
+
+/** The saved items alive when forward ends (after the autocast cache is released). */
+function savedAtForwardEnd(st: Liveness, savedItems: SavedItem[]): void {
+  const p = st.p;
+  for (const s of st.liveSaved) {
+    if (s.block < 0) continue;
+    const t = p.trace.tensors[s.id]!; // tensor ids are their index in trace.tensors
+    const prod = p.ops[s.producer];
+    savedItems.push({ block: s.block, scope: prod?.scope ?? '', what: prod ? kindLabel(prod) : t.name, shape: t.shape, dtype: t.dtype, bytes: s.bytes, loss: s.loss });
+  }
+}
+
+/**
+ * Autograd's reverse walk. A checkpoint segment is recomputed (its saves kept this time) when
+ * backward reaches its last op; its saves then go op by op, its inputs when its first op is done.
+ */
+function backwardPass(st: Liveness, pendingSavers: Map<Storage, number>, savedItems: SavedItem[]): void {
+  const p = st.p;
   // Parameters no op reads (a `params` block: known only by count) still get gradients in backward
   // (measured: they appear as soon as backward reaches the loss term that uses them); count them from its start.
-  for (const p of trace.params) {
-    if (!p.requiresGrad) continue;
-    const s = get(p);
-    if (s.lastUse < 0 && !gradAlloc.has(s)) {
-      gradAlloc.add(s);
-      paramGrads += s.bytes;
-    }
-  }
-  const pendingSavers = new Map<Storage, number>(fwdSavers);
-  // Gradients that are views of another storage's gradient (cat backward) own no bytes.
-  const viewGradOf = new Map<Storage, Storage>();
-  const viewGradCount = new Map<Storage, number>();
-  const gradBytes = (s: Storage) => (viewGradOf.has(s) ? 0 : s.bytes);
-  const releaseGrad = (g: Storage): void => {
-    gradAlloc.delete(g);
-    live -= gradBytes(g);
-    gradLive -= gradBytes(g);
-    const base = viewGradOf.get(g);
-    if (base) {
-      viewGradOf.delete(g);
-      const left = (viewGradCount.get(base) ?? 1) - 1;
-      viewGradCount.set(base, left);
-      // the base's own producer already ran its backward (cat): release it with its last view
-      if (left <= 0 && gradAlloc.has(base)) releaseGrad(base);
-    }
-  };
-  let segRecomputePending = new Map<Storage, number>();
-  for (let i = n - 1; i >= 0; i--) {
-    const op = ops[i]!;
+  st.phase = 'backward';
+  for (const t of p.trace.params) if (t.requiresGrad && p.get(t).lastUse < 0) st.paramGrad(p.get(t));
+  let recomputePending = new Map<Storage, number>();
+  for (let i = p.ops.length - 1; i >= 0; i--) {
+    const op = p.ops[i]!;
     if (op.noGrad || !op.output.requiresGrad) continue;
-    if (op.segment !== undefined && segInputs.has(op.segment) && segLast.get(op.segment) === i) {
-      // Recompute the segment's forward, keeping its saves this time.
-      const first_ = segFirst.get(op.segment)!;
-      segRecomputePending = new Map();
-      for (let j = first_; j <= i; j++) for (const s of savedOf[j]!) segRecomputePending.set(s, (segRecomputePending.get(s) ?? 0) + 1);
-      forward(first_, i, 'recompute', () => true, segRecomputePending);
+    const seg = op.segment !== undefined && p.segInputs.has(op.segment);
+    if (seg && p.segLast.get(op.segment!) === i) {
+      const first = p.segFirst.get(op.segment!)!;
+      recomputePending = new Map();
+      for (let j = first; j <= i; j++) for (const s of p.savedOf[j]!) recomputePending.set(s, (recomputePending.get(s) ?? 0) + 1);
+      forwardPass(st, first, i, 'recompute', () => true, recomputePending, savedItems);
     }
-    const seg = op.segment !== undefined && segInputs.has(op.segment);
-    // The output's gradient: the loss starts with a scalar 1.
-    const outS = get(op.output);
-    // Gradients of the inputs.
-    let temp = pytorchBackwardTemp(op, dev);
-    let laterTemp = 0;
-    for (const t of op.inputs) {
-      if (!t.requiresGrad) continue;
-      const s = get(t);
-      // A view's gradient is a view of its base's gradient: nothing new, and not a second consumer.
-      if (op.output.alias && s === outS) continue;
-      if (s.isParam) {
-        if (!gradAlloc.has(s)) {
-          gradAlloc.add(s);
-          paramGrads += s.bytes;
-        }
-        laterTemp += s.bytes; // accumulate into an existing .grad: the new gradient is a temporary
-        continue;
-      }
-      if (s.isInput) continue;
-      if (op.kind === 'concat' && !gradAlloc.has(s) && gradAlloc.has(outS)) {
-        // cat's backward hands each input a narrow view of the output's gradient: no new bytes, and
-        // the whole output gradient lives until the last of those views is consumed.
-        gradAlloc.add(s);
-        viewGradOf.set(s, outS);
-        viewGradCount.set(outS, (viewGradCount.get(outS) ?? 0) + 1);
-        continue;
-      }
-      if (gradAlloc.has(s)) {
-        temp += gradBytes(s); // a second consumer: its gradient is summed into the first
-      } else {
-        gradAlloc.add(s);
-        live += gradBytes(s);
-        gradLive += gradBytes(s);
-      }
-    }
-    note(seg ? 'recompute' : 'backward', op, temp, laterTemp);
-    // Done with this op: its output's gradient, its saved tensors, its extras.
-    if (op.output === storageOf(op.output) && gradAlloc.has(outS) && outS.producer === i && !viewGradCount.get(outS)) releaseGrad(outS);
-    const pend = seg ? segRecomputePending : pendingSavers;
-    const keepsSaves = seg || !inSeg(op);
-    const release = (o: OpRec) => {
-      addExtras(o, -1);
-      for (const s of savedOf[o.index]!) {
-        const left = (pend.get(s) ?? 1) - 1;
-        pend.set(s, left);
-        if (left <= 0) free(s);
-      }
-    };
-    if (keepsSaves) release(op);
-    if (seg && segFirst.get(op.segment!) === i) {
-      if (dev.checkpointRngBytes) {
-        live -= dev.checkpointRngBytes;
-        savedLive -= dev.checkpointRngBytes;
-        liveByBlock[op.block]! -= dev.checkpointRngBytes;
-      }
-      for (const s of segInputs.get(op.segment!)!) {
-        const left = (pendingSavers.get(s) ?? 1) - 1;
-        pendingSavers.set(s, left);
-        if (left <= 0) free(s);
-      }
-    }
-    if (op.output === trace.loss) free(outS);
-    // A recompute leaves unsaved intermediates only until their consumers ran backward.
-    if (seg && outS.producer === i && !liveSaved.has(outS)) free(outS);
+    st.phase = seg ? 'recompute' : 'backward';
+    st.at = i;
+    const { temp, laterTemp } = inputGrads(st, op);
+    st.temp(temp);
+    st.note(seg ? 'recompute' : 'backward', op, temp, laterTemp);
+    releaseAfter(st, op, seg, seg ? recomputePending : pendingSavers, pendingSavers);
   }
+}
+
+/** Allocates the gradients of an op's inputs; returns the op's transient bytes and the later micro-batches' extra. */
+function inputGrads(st: Liveness, op: OpRec): { temp: number; laterTemp: number } {
+  const p = st.p;
+  const outS = p.get(op.output);
+  let temp = pytorchBackwardTemp(op, p.dev);
+  let laterTemp = 0;
+  for (const t of op.inputs) {
+    if (!t.requiresGrad) continue;
+    const s = p.get(t);
+    // A view's gradient is a view of its base's gradient: nothing new, and not a second consumer.
+    if (op.output.alias && s === outS) continue;
+    if (s.isParam) {
+      st.paramGrad(s);
+      laterTemp += s.bytes; // accumulate into an existing .grad: the new gradient is a temporary
+      continue;
+    }
+    if (s.isInput) continue;
+    if (op.kind === 'concat' && !st.gradAlloc.has(s) && st.gradAlloc.has(outS)) {
+      st.viewGrad(s, outS);
+      continue;
+    }
+    temp += st.actGrad(s);
+  }
+  return { temp, laterTemp };
+}
+
+/** Done with an op in backward: its output's gradient, its saved tensors and extras, a segment's inputs. */
+function releaseAfter(st: Liveness, op: OpRec, seg: boolean, pend: Map<Storage, number>, pendingSavers: Map<Storage, number>): void {
+  const p = st.p;
+  const i = op.index;
+  const outS = p.get(op.output);
+  if (op.output === storageOf(op.output) && st.gradAlloc.has(outS) && outS.producer === i && !st.viewGradCount.get(outS)) st.releaseGrad(outS);
+  if (seg || !inSegment(p, op)) {
+    st.extras(op, -1);
+    for (const s of p.savedOf[i]!) {
+      const left = (pend.get(s) ?? 1) - 1;
+      pend.set(s, left);
+      if (left <= 0) st.free(s);
+    }
+  }
+  if (seg && p.segFirst.get(op.segment!) === i) {
+    st.rng(op, -1);
+    for (const s of p.segInputs.get(op.segment!)!) {
+      const left = (pendingSavers.get(s) ?? 1) - 1;
+      pendingSavers.set(s, left);
+      if (left <= 0) st.free(s);
+    }
+  }
+  if (op.output === p.trace.loss) st.free(outS);
+  // A recompute leaves unsaved intermediates only until their consumers ran backward.
+  if (seg && outS.producer === i && !st.liveSaved.has(outS)) st.free(outS);
+}
+
+function inSegment(p: Plan, op: OpRec): boolean {
+  return op.segment !== undefined && p.segInputs.has(op.segment);
+}
+
+export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number, opts: SimOptions = {}): SimResult {
+  const p = plan(trace, dev);
+  const st = new Liveness(p, blocks, opts.events ?? false);
+  // Forward-phase saver counts (checkpointed ops replaced by their segment).
+  const fwdSavers = new Map<Storage, number>();
+  for (const op of p.ops) {
+    if (inSegment(p, op)) continue;
+    for (const s of p.savedOf[op.index]!) fwdSavers.set(s, (fwdSavers.get(s) ?? 0) + 1);
+  }
+  for (const [, ins] of p.segInputs) for (const s of ins) fwdSavers.set(s, (fwdSavers.get(s) ?? 0) + 1);
+
+  const savedItems: SavedItem[] = [];
+  forwardPass(st, 0, p.ops.length - 1, 'forward', (op) => !inSegment(p, op), fwdSavers, savedItems);
+  // The autocast context exits: cached copies no op saved are released.
+  for (const c of p.cached) if (!st.liveSaved.has(c)) st.free(c);
+  savedAtForwardEnd(st, savedItems);
+  const savedByBlock = [...st.liveByBlock];
+  const savedTotal = st.savedLive;
+  const lossBuffers = st.lossLive;
+
+  backwardPass(st, new Map(fwdSavers), savedItems);
 
   savedItems.sort((a, b) => b.bytes - a.bytes);
-  return { savedByBlock, savedTotal, lossBuffers, first, later, savedItems };
+  return { savedByBlock, savedTotal, lossBuffers, first: st.first, later: st.later, savedItems, ...(st.events ? { events: st.events } : {}) };
 }
 
 function emptyPeak(blocks: number): ActivationPeak {
