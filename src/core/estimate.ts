@@ -13,7 +13,7 @@ import { optimizerCost, type OptimizerCost } from './optimizers.js';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
-import { bytesOf, type OpRec, type Trace, type TTensor } from './tracer.js';
+import { bytesOf, trainableParams, type OpRec, type Trace, type TTensor } from './tracer.js';
 import { gib, n } from './units.js';
 import { MemplanError } from './errors.js';
 
@@ -156,8 +156,9 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
   const { trace, dims, blocks, notes } = assemble(model, run);
   const dev: DeviceRules = deviceRules(run.device, run.pytorch);
   const sim = simulatePytorch(trace, dev, model.blocks.length);
-  const trainable = trace.params.filter((p) => p.requiresGrad);
-  const frozen = trace.params.filter((p) => !p.requiresGrad);
+  const trainable = trainableParams(trace);
+  const trains = new Set(trainable);
+  const frozen = trace.params.filter((p) => !trains.has(p));
   const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
   const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
   // Parameters known only by count (`params` block, matmul: true) feed no traced matmul, yet autocast

@@ -10,6 +10,15 @@ export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, i64
 
 export type ActKind = 'gelu' | 'relu' | 'silu' | 'tanh' | 'sigmoid';
 
+/** Elementwise functions of one tensor (ops/elementwise.ts lists what each saves). */
+export type UnaryFn =
+  | 'exp' | 'log' | 'log1p' | 'neg' | 'sqrt' | 'rsqrt' | 'abs' | 'clamp' | 'softplus' | 'pow' | 'square'
+  | 'reciprocal' | 'add_scalar';
+/** Elementwise functions of two tensors with broadcasting (add and mul have their own methods). */
+export type BinaryFn = 'sub' | 'div' | 'maximum' | 'minimum';
+/** Reductions over axes. `max`/`min` are torch.max(dim).values (they keep int64 indices). */
+export type ReduceFn = 'sum' | 'mean' | 'amax' | 'amin' | 'max' | 'min' | 'logsumexp';
+
 /** Opaque tensor handle as a block sees it. */
 export interface T {
   readonly shape: readonly number[];
@@ -33,10 +42,10 @@ export interface Builder {
    * Data fed to the model (token ids, features). Integer inputs never require grad. A `shared` input
    * (a graph's edge list) is one tensor for every layer that asks for it by the same name and shape.
    */
-  input(name: string, shape: number[], dtype?: 'float' | 'int', maxValue?: number, shared?: boolean): T;
+  input(name: string, shape: number[], dtype?: 'float' | 'int' | 'bool', maxValue?: number, shared?: boolean): T;
   param(name: string, shape: number[], opts?: ParamOpts): T;
-  /** x[..., in] @ w[in, out] (+ b[out]). */
-  linear(x: T, w: T, b?: T): T;
+  /** x[..., in] @ w[in, out] (+ b[out]); with `wT` w is [out, in] (a weight tied to an embedding table). */
+  linear(x: T, w: T, b?: T, wT?: boolean): T;
   /** Batched a @ b (or a @ b^T): both operands are activations. */
   matmul(a: T, b: T, transposeB?: boolean): T;
   add(a: T, b: T): T;
@@ -67,6 +76,42 @@ export interface Builder {
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T;
   /** A tensor no block covers (seed 004's spectrum rendering): shape, dtype, lifetime. */
   tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T;
+  /** Elementwise function of x: `exponent` for pow, `min`/`max` for clamp, `value` for add_scalar. */
+  unary(fn: UnaryFn, x: T, opts?: { exponent?: number; min?: number; max?: number; value?: number }): T;
+  /** Elementwise a (op) b with broadcasting. */
+  binary(fn: BinaryFn, a: T, b: T): T;
+  /** torch.where(cond, a, b): cond is a bool tensor. */
+  where(cond: T, a: T, b: T): T;
+  /** x.masked_fill(mask, value). */
+  maskedFill(x: T, mask: T): T;
+  /** Reduction over `axes` (non-negative, sorted); keepdim keeps them as size 1. */
+  reduce(fn: ReduceFn, x: T, axes: number[], keepdim: boolean): T;
+  /** log_softmax over `axis`. */
+  logSoftmax(x: T, axis: number): T;
+  /** softmax over a given axis (softmax() is the last axis). */
+  softmaxAxis(x: T, axis: number): T;
+  /** x.narrow(axis, start, len) / x[..., start:end] (a view); `select` drops the axis (x[:, i]). */
+  slice(x: T, axis: number, start: number, length: number, select?: boolean): T;
+  /** x.index_select(axis, index[k]) and x.gather(axis, index[same rank]). */
+  indexSelect(x: T, axis: number, index: T): T;
+  gather(x: T, axis: number, index: T): T;
+  /** base.index_add(axis, index[k], src) with base a tensor, or zeros of `base` shape (segment sum). */
+  indexAdd(base: T | number[], axis: number, index: T, src: T): T;
+  /** base.scatter_add(axis, index, src), index of src's shape; base a tensor or zeros of that shape. */
+  scatterAddAxis(base: T | number[], axis: number, index: T, src: T): T;
+  /** x.expand(shape): a broadcast view that owns no memory. */
+  expand(x: T, shape: number[]): T;
+  /** x.repeat(reps) (torch.tile) and x.repeat_interleave(n, dim=axis): new tensors. */
+  tile(x: T, reps: number[]): T;
+  repeatInterleave(x: T, repeats: number, axis: number): T;
+  /** x.contiguous(): a copy when x is a strided view (transpose, expand, slice off axis 0), else x itself. */
+  contiguous(x: T): T;
+  /** torch.stack(xs, axis). */
+  stack(xs: T[], axis: number): T;
+  /** x.detach(): the same storage, cut from the graph. */
+  detach(x: T): T;
+  /** Marks a scalar as the training loss (a custom loss built from ops). */
+  markLoss(x: T): void;
   /** Scopes subsequent ops/params under a name (for breakdowns and probe variable names). */
   scope<R>(name: string, fn: () => R): R;
   /**
@@ -76,6 +121,20 @@ export interface Builder {
    */
   shareCasts?<R>(fn: () => R): R;
   timeFirstCopy?(x: T): T;
+  /**
+   * A Python reference that keeps x alive until this point (a stock module holding its input to the
+   * end of forward). Tracer only: it changes lifetimes, not values.
+   */
+  hold?(x: T): void;
+  /** True when the run is an inference pass (model.eval() under torch.no_grad()). */
+  readonly inference?: boolean;
+  /**
+   * PyTorch stock-module layout (the tracer for the pytorch runtime): nn.MultiheadAttention's packed
+   * in-projection, in-place ops of the eval fast path. The tfjs twin builds the plain layout.
+   */
+  readonly quirks?: boolean;
+  /** An in-place op (relu_, softmax in place, add_): the result reuses x's storage. Tracer only. */
+  inplace?(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T;
 }
 
 export function numel(shape: readonly number[]): number {
@@ -107,8 +166,10 @@ export const shapes = {
     const k = a[a.length - 1];
     const kb = transposeB ? b[b.length - 1] : b[b.length - 2];
     const n = transposeB ? b[b.length - 2]! : b[b.length - 1]!;
-    if (a.length !== b.length || k !== kb) throw shapeError(`matmul: ${shapeStr(a)} @ ${shapeStr(b)}${transposeB ? '^T' : ''} do not fit`);
-    return [...a.slice(0, -1), n];
+    if (a.length < 2 || b.length < 2 || k !== kb) throw shapeError(`matmul: ${shapeStr(a)} @ ${shapeStr(b)}${transposeB ? '^T' : ''} do not fit`);
+    // Batch axes broadcast as torch.matmul does ([b, s, k] @ [k, n] -> [b, s, n]).
+    const batch = shapes.broadcast(a.slice(0, -2), b.slice(0, -2));
+    return [...batch, a[a.length - 2]!, n];
   },
   broadcast(a: readonly number[], b: readonly number[]): number[] {
     const n = Math.max(a.length, b.length);
@@ -162,4 +223,47 @@ export const shapes = {
   meanAxis(x: readonly number[], axis: number): number[] {
     return x.filter((_, i) => i !== axis);
   },
+  reduce(x: readonly number[], axes: readonly number[], keepdim: boolean): number[] {
+    for (const a of axes) if (a < 0 || a >= x.length) throw shapeError(`reduce: axis ${a} out of range for ${shapeStr(x)}`);
+    return keepdim ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i));
+  },
+  slice(x: readonly number[], axis: number, start: number, length: number, select: boolean): number[] {
+    const d = x[axis];
+    if (d === undefined) throw shapeError(`slice: axis ${axis} out of range for ${shapeStr(x)}`);
+    if (start < 0 || length < 1 || start + length > d) throw shapeError(`slice: [${start}, ${start + length}) is outside axis ${axis} of ${shapeStr(x)}`);
+    if (select) return x.filter((_, i) => i !== axis);
+    return x.map((v, i) => (i === axis ? length : v));
+  },
+  indexSelect(x: readonly number[], axis: number, index: readonly number[]): number[] {
+    if (x[axis] === undefined) throw shapeError(`index_select: axis ${axis} out of range for ${shapeStr(x)}`);
+    if (index.length !== 1) throw shapeError(`index_select: the index must be 1-d, got ${shapeStr(index)}`);
+    return x.map((v, i) => (i === axis ? index[0]! : v));
+  },
+  gather(x: readonly number[], axis: number, index: readonly number[]): number[] {
+    if (index.length !== x.length || x[axis] === undefined) throw shapeError(`gather: index ${shapeStr(index)} must have the rank of ${shapeStr(x)}`);
+    return [...index];
+  },
+  expand(x: readonly number[], shape: readonly number[]): number[] {
+    const out = shapes.broadcast(x, shape);
+    if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) throw shapeError(`expand: ${shapeStr(x)} cannot expand to ${shapeStr(shape)}`);
+    return out;
+  },
+  tile(x: readonly number[], reps: readonly number[]): number[] {
+    if (reps.length < x.length) throw shapeError(`repeat: ${reps.length} repeats for ${shapeStr(x)} (one per axis at least)`);
+    const padded = [...Array<number>(reps.length - x.length).fill(1), ...x];
+    return padded.map((d, i) => d * reps[i]!);
+  },
+  stack(xs: (readonly number[])[], axis: number): number[] {
+    const first = xs[0]!;
+    if (xs.some((s) => s.length !== first.length || s.some((d, i) => d !== first[i]))) throw shapeError('stack: every tensor must have the same shape');
+    if (axis < 0 || axis > first.length) throw shapeError(`stack: axis ${axis} out of range`);
+    return [...first.slice(0, axis), xs.length, ...first.slice(axis)];
+  },
 };
+
+/** A negative axis counts from the end (-1 is the last), as in PyTorch; `rank + 1` for stack/unsqueeze. */
+export function normAxis(axis: number, rank: number, what: string, path?: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw shapeError(`${what}: axis ${axis} out of range for rank ${rank}`, path);
+  return a;
+}

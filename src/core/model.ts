@@ -18,11 +18,21 @@ export interface BlockSpec {
   name?: string;
   doc?: string;
   input?: NumOrExpr[];
-  from?: string;
+  /** Input block(s) by name; `data` is a fresh input of the `input:` shape, `input` the enclosing group's input. */
+  from?: string | string[];
   repeat?: NumOrExpr;
+  /** Parameters do not require grad; activations are still saved when the input requires grad. */
   frozen?: boolean;
+  /** Run under torch.no_grad(): nothing saved, no gradient flows back through it. */
+  no_grad?: boolean;
+  /** The output is detached (x.detach()): the graph stops here. */
+  detach?: boolean;
+  /** The output is the training loss (a custom loss built from op blocks); left out of inference runs. */
+  loss?: boolean;
   checkpoint?: boolean;
   chunk?: { dim: string; size: NumOrExpr; checkpoint?: boolean };
+  /** Group blocks only: the blocks it holds. */
+  blocks?: BlockSpec[];
   [key: string]: unknown;
 }
 
@@ -54,8 +64,11 @@ export interface RunConfig {
   optimizer: { type: OptimizerName; impl: OptimizerImpl; weight_decay: number };
   ema: { enabled: boolean; dtype: 'f32' | 'bf16' | 'f16'; device: 'gpu' | 'cpu' };
   checkpointing: boolean | string[];
-  attention: 'eager' | 'sdpa';
+  /** `auto` (default): stock modules as their PyTorch version runs them (sdpa in 2.x); hand-written attention eager. */
+  attention: 'auto' | 'eager' | 'sdpa';
   runtime: 'pytorch' | 'tfjs';
+  /** `inference`: model.eval() under torch.no_grad(): the forward pass only, no gradients, optimizer or loss. */
+  mode: 'train' | 'inference';
   device: 'cuda' | 'cpu';
   /** PyTorch major version whose optimizer code is modelled: '2' (default) or '1.13' (see docs/accuracy-pytorch.md). */
   pytorch: '2' | '1.13';
@@ -93,8 +106,9 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     optimizer: { type: opt.type, impl: opt.impl ?? 'foreach', weight_decay: opt.weight_decay ?? 0 },
     ema: { enabled: ema.enabled ?? true, dtype: ema.dtype ?? 'f32', device: ema.device ?? 'gpu' },
     checkpointing: r.checkpointing ?? false,
-    attention: r.attention ?? 'eager',
+    attention: r.attention ?? 'auto',
     runtime: r.runtime ?? 'pytorch',
+    mode: r.mode ?? 'train',
     device: r.device ?? 'cuda',
     pytorch: r.pytorch === undefined ? '2' : (String(r.pytorch) as '2' | '1.13'),
     distributed: {
@@ -161,145 +175,316 @@ function checkTensorSizes(tr: Trace | undefined, ops: number, params: number, in
 /** The dimension the run's batch size fills in expressions. */
 export const BATCH_DIM = 'batch';
 
-/** Traces the model's training forward pass for this run on `builder` (a Tracer unless probing). */
-export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Builder & { block: number; noGrad: boolean; segment: number | undefined }): Assembled {
+/** A Builder the assembler can steer: which block is traced, grad mode, frozen parameters, checkpoint segment. */
+export type AssemblyBuilder = Builder & { block: number; noGrad: boolean; frozen?: boolean; segment: number | undefined };
+
+/** Block outputs visible by name: a group's own blocks (this repeat), then the enclosing levels. */
+interface Names {
+  outputs: Map<string, T>;
+  /** The enclosing group's input (`from: input`). */
+  input?: T;
+  parent?: Names;
+}
+
+function lookup(names: Names, ref: string): T | undefined {
+  for (let n: Names | undefined = names; n; n = n.parent) {
+    if (ref === 'input' && n.input) return n.input;
+    const t = n.outputs.get(ref);
+    if (t) return t;
+  }
+  return undefined;
+}
+
+function visible(names: Names): string[] {
+  const out: string[] = [];
+  for (let n: Names | undefined = names; n; n = n.parent) {
+    out.push(...n.outputs.keys());
+    if (n.input) out.push('input');
+  }
+  return [...new Set(out)];
+}
+
+/** Grad state a block inherits from the groups around it. */
+interface Mode {
+  frozen: boolean;
+  noGrad: boolean;
+  /** Inside a checkpointed group's segment: inner checkpoint keys do not open segments of their own. */
+  inSegment: boolean;
+}
+
+/** Everything one assembly shares while it walks the (nested) blocks. */
+interface Ctx {
+  b: AssemblyBuilder;
+  tracer: Tracer | undefined;
+  run: RunConfig;
+  dims: Map<string, number>;
+  notes: string[];
+  /** Checkpoint segment ids, shared by every level. */
+  segments: { next: number };
+  ckptAll: boolean;
+  ckptNames: Set<string>;
+  /** Parameters each named block made, for `tie:`. */
+  paramsOf: Map<string, T[]>;
+  inference: boolean;
+}
+
+/**
+ * Traces the model's training forward pass for this run on `builder` (a Tracer unless probing), or
+ * its inference forward (`mode: inference`: model.eval() under torch.no_grad(), no loss).
+ */
+export function assemble(model: ModelDescriptor, run: RunConfig, builder?: AssemblyBuilder): Assembled {
   const dims = resolveDims(model.dims ?? {}, run.dims, { [BATCH_DIM]: run.batch_size });
-  const tracer = builder ?? new Tracer(run.precision, { device: run.device, runtime: run.runtime });
-  const b = tracer;
-  const notes: string[] = [];
-  const infos: BlockInfo[] = [];
-  const outputs = new Map<string, T>();
-  let prev: T | undefined;
-  let segment = 0;
-  const ckptAll = run.checkpointing === true;
-  const ckptNames = Array.isArray(run.checkpointing) ? new Set(run.checkpointing) : new Set<string>();
-  const names = new Set(model.blocks.map((blk, i) => blk.name ?? `${blk.type}_${i}`));
-  for (const n of ckptNames) {
-    if (!names.has(n)) {
+  const inference = run.mode === 'inference';
+  const tracer = builder ? undefined : new Tracer(run.precision, { device: run.device, runtime: run.runtime, inference });
+  const b: AssemblyBuilder = builder ?? tracer!;
+  const traced = tracer?.trace ?? (b instanceof Tracer ? b.trace : undefined);
+  const ctx: Ctx = {
+    b, tracer: b instanceof Tracer ? b : tracer, run, dims, notes: [], segments: { next: 0 },
+    ckptAll: run.checkpointing === true,
+    ckptNames: Array.isArray(run.checkpointing) ? new Set(run.checkpointing) : new Set<string>(),
+    paramsOf: new Map(), inference,
+  };
+  const allNames = new Set<string>();
+  collectNames(model.blocks, allNames);
+  for (const n of ctx.ckptNames) {
+    if (!allNames.has(n)) {
       throw new MemplanError('E_CONFIG', `checkpointing names block "${n}", which the model does not have`, {
         path: 'checkpointing',
-        expected: `block names: ${[...names].join(', ')}`,
+        expected: `block names: ${[...allNames].join(', ')}`,
       });
     }
   }
-
+  const infos: BlockInfo[] = [];
+  const top: Names = { outputs: new Map() };
+  let prev: T | undefined;
   model.blocks.forEach((spec, index) => {
-    const path = `blocks[${index}]`;
-    const mod = BLOCKS.get(spec.type)!;
-    const name = spec.name ?? `${spec.type}_${index}`;
-    // repeat: 0 leaves the block out (a dimension can switch an optional block off: `repeat: use_layer_norm * layers`).
-    const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, dims, `${path}.repeat`, { integer: true, min: 0 });
-    const frozen = spec.frozen ?? false;
-    const checkpointed = !frozen && (spec.checkpoint ?? (ckptAll || ckptNames.has(name))) && !mod.source;
-    const shapeOf = (key: string, scope: ReadonlyMap<string, number>): number[] | undefined => {
-      const v = spec[key];
-      if (!Array.isArray(v)) return undefined;
-      return v.map((e, j) => evalValue(e as NumOrExpr, scope, `${path}.${key}[${j}]`, { integer: true, min: 1 }));
-    };
-    const args = (scope: ReadonlyMap<string, number>): BlockArgs => ({
-      num: (key, o = {}) => {
-        const v = spec[key] as NumOrExpr | undefined;
-        if (v === undefined) {
-          if (o.default === undefined) throw new MemplanError('E_SCHEMA', `missing required key "${key}"`, { path: `${path}.${key}`, expected: `a value for ${key}` });
-          return evalValue(o.default, scope, `${path}.${key}`, o);
-        }
-        return evalValue(v, scope, `${path}.${key}`, o);
-      },
-      get: <V>(key: string, fallback: V) => (spec[key] === undefined ? fallback : (spec[key] as V)),
-      shape: (key) => shapeOf(key, scope),
-      attention: run.attention,
-      path,
-    });
-
-    // The block's input.
-    let x: T | undefined = prev;
-    const declared = mod.source ? undefined : shapeOf('input', dims);
-    if (spec.from && spec.from !== 'data') {
-      x = outputs.get(spec.from);
-      if (!x) {
-        throw new MemplanError('E_CONFIG', `from: "${spec.from}" names no earlier block`, { path: `${path}.from`, expected: `one of ${[...outputs.keys()].join(', ') || '(no earlier blocks)'}` });
-      }
-    }
-    if (declared) {
-      if (spec.from === 'data' || !x) {
-        x = b.scope(name, () => b.input('input', declared, 'float'));
-      } else if (numel(x.shape) === numel(declared)) {
-        x = b.reshape(x, declared);
-      } else {
-        throw new MemplanError('E_SHAPE', `input [${declared.join(', ')}] does not match the previous output [${x.shape.join(', ')}]`, {
-          path: `${path}.input`,
-          expected: `a shape with ${numel(x.shape)} elements, or from: data for a fresh input`,
-          hint: 'add a mean_pool or reshape block between them, or set `from: data` if this block reads the batch directly',
-        });
-      }
-    }
-
-    tracer.block = index;
-    tracer.noGrad = frozen;
-    const paramsBefore = (tracer as Tracer).trace?.params.length ?? 0;
-    const traced = tracer instanceof Tracer ? tracer.trace : undefined;
-    const opsBefore = traced?.ops.length ?? 0;
-    const inputsBefore = traced?.inputs.length ?? 0;
-    let chunks = 1;
-    const runOnce = (input: T | undefined, scope: ReadonlyMap<string, number>, seg: boolean): T => {
-      let h = input;
-      for (let r = 0; r < repeat; r++) {
-        tracer.segment = seg || (checkpointed && !spec.chunk) ? segment++ : undefined;
-        const layer = repeat > 1 ? `${name}[${r}]` : name;
-        h = b.scope(layer, () => mod.build(b, h, args(scope)));
-      }
-      // The next chunk's slice and the final concat belong to no checkpoint segment.
-      tracer.segment = undefined;
-      return h as T;
-    };
-    let out: T;
-    if (spec.chunk) {
-      const c = spec.chunk;
-      if (!dims.has(c.dim)) {
-        throw new MemplanError('E_UNDECLARED_SYMBOL', `chunk.dim "${c.dim}" is not a declared dimension`, { path: `${path}.chunk.dim`, expected: [...dims.keys()].join(', ') });
-      }
-      if (!declared || !x) {
-        throw new MemplanError('E_CONFIG', 'a chunked block needs an `input:` shape that uses the chunked dimension', { path: `${path}.input`, expected: `input: [...] with ${c.dim} in it` });
-      }
-      const full = dims.get(c.dim)!;
-      const size = Math.min(evalValue(c.size, dims, `${path}.chunk.size`, { integer: true, min: 1 }), full);
-      chunks = Math.ceil(full / size);
-      const perChunk = (c.checkpoint ?? checkpointed) && !frozen;
-      const outs: T[] = [];
-      let axis = 0;
-      for (let k = 0; k < chunks; k++) {
-        const len = Math.min(size, full - k * size);
-        const scope = new Map(dims).set(c.dim, len);
-        const shape = shapeOf('input', scope)!;
-        axis = Math.max(0, shape.findIndex((d, j) => d !== declared[j]));
-        const view = (b as Tracer).chunkView ? (b as Tracer).chunkView(x, shape) : x;
-        outs.push(runOnce(view, scope, perChunk));
-      }
-      out = chunks === 1 ? outs[0]! : b.concat(outs, axis);
-      if (!perChunk && chunks > 1 && !frozen) {
-        notes.push(
-          `${name}: chunking ${c.dim} into ${chunks} chunks of ${size} does not shrink saved activations in training: ` +
-            'every chunk keeps what its backward needs until backward. It lowers transient peaks only. ' +
-            'Set chunk.checkpoint: true (recompute per chunk) to cut saved activations.',
-        );
-      }
-    } else {
-      out = runOnce(x, dims, false);
-    }
-    tracer.noGrad = false;
-    tracer.segment = undefined;
-    checkTensorSizes(traced, opsBefore, paramsBefore, inputsBefore, path);
-    const params = ((tracer as Tracer).trace?.params ?? []).slice(paramsBefore).reduce((a, p) => a + numel(p.shape), 0);
-    infos.push({ index, name, type: spec.type, repeat, params, frozen, checkpointed, chunks, chunkDim: spec.chunk?.dim });
-    if (!mod.source) prev = out;
-    else if (out) prev = out;
-    if (prev) outputs.set(name, prev);
+    b.block = index;
+    const paramsBefore = paramCount(b);
+    const mark = traced ? { ops: traced.ops.length, params: traced.params.length, inputs: traced.inputs.length } : undefined;
+    const r = runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: false, noGrad: inference, inSegment: false }, true);
+    if (traced && mark) checkTensorSizes(traced, mark.ops, mark.params, mark.inputs, `blocks[${index}]`);
+    infos.push({ ...r.info, params: paramsAdded(b, paramsBefore) });
+    if (r.out) prev = r.out;
   });
 
-  const tr = (tracer as Tracer).trace;
-  if (tr && !tr.loss && prev && (prev as { requiresGrad?: boolean }).requiresGrad) {
-    tracer.block = model.blocks.length - 1;
-    b.scope('loss', () => b.loss('mean', prev!));
+  const tr = traced as Trace;
+  // No explicit loss: a scalar that needs grad is the loss (a custom loss built from ops), anything else gets a mean.
+  const last = prev as { requiresGrad?: boolean; shape: readonly number[] } | undefined;
+  if (tr && !tr.loss && !inference && last?.requiresGrad) {
+    b.block = model.blocks.length - 1;
+    if (last.shape.length === 0) b.markLoss(prev!);
+    else b.scope('loss', () => b.loss('mean', prev!));
   }
-  return { trace: tr, dims, blocks: infos, notes };
+  return { trace: tr, dims, blocks: infos, notes: ctx.notes };
+}
+
+function collectNames(specs: readonly BlockSpec[], into: Set<string>): void {
+  specs.forEach((s, i) => {
+    into.add(s.name ?? `${s.type}_${i}`);
+    if (Array.isArray(s.blocks)) collectNames(s.blocks as BlockSpec[], into);
+  });
+}
+
+function paramCount(b: AssemblyBuilder): number {
+  return ((b as unknown as { trace?: { params: unknown[] } }).trace?.params ?? []).length;
+}
+
+function paramsAdded(b: AssemblyBuilder, before: number): number {
+  const ps = ((b as unknown as { trace?: { params: { shape: readonly number[] }[] } }).trace?.params ?? []).slice(before);
+  return ps.reduce((a, p) => a + numel(p.shape), 0);
+}
+
+/** A block's `from:` inputs, resolved; `data` and a declared `input:` shape make a fresh input. */
+function blockInputs(ctx: Ctx, spec: BlockSpec, path: string, names: Names, prev: T | undefined, name: string, source: boolean): T[] {
+  const refs = spec.from === undefined ? [] : Array.isArray(spec.from) ? spec.from : [spec.from];
+  const xs: T[] = [];
+  refs.forEach((ref, j) => {
+    if (ref === 'data') return;
+    const t = lookup(names, ref);
+    if (!t) {
+      const known = visible(names);
+      throw new MemplanError('E_CONFIG', `from: "${ref}" names no earlier block`, {
+        path: `${path}.from${Array.isArray(spec.from) ? `[${j}]` : ''}`,
+        expected: `one of ${known.join(', ') || '(no earlier blocks)'}`,
+        hint: 'name an earlier block (or `input`, the enclosing group\'s input); blocks see earlier blocks only',
+      });
+    }
+    xs.push(t);
+  });
+  if (!refs.length && prev && !source) xs.push(prev);
+  const declared = source ? undefined : shapeAt(spec.input, ctx.dims, `${path}.input`);
+  if (declared) {
+    const x = xs[0];
+    if (refs.includes('data') || !x) {
+      const fresh = ctx.b.scope(name, () => ctx.b.input('input', declared, 'float'));
+      if (xs.length) xs[0] = fresh;
+      else xs.push(fresh);
+    } else if (numel(x.shape) === numel(declared)) {
+      xs[0] = ctx.b.reshape(x, declared);
+    } else {
+      throw new MemplanError('E_SHAPE', `input [${declared.join(', ')}] does not match the previous output [${x.shape.join(', ')}]`, {
+        path: `${path}.input`,
+        expected: `a shape with ${numel(x.shape)} elements, or from: data for a fresh input`,
+        hint: 'add a mean_pool or reshape block between them, or set `from: data` if this block reads the batch directly',
+      });
+    }
+  }
+  return xs;
+}
+
+function shapeAt(v: unknown, scope: ReadonlyMap<string, number>, path: string): number[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.map((e, j) => evalValue(e as NumOrExpr, scope, `${path}[${j}]`, { integer: true, min: 1 }));
+}
+
+function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<string, number>, inputs: T[]): BlockArgs {
+  return {
+    num: (key, o = {}) => {
+      const v = spec[key] as NumOrExpr | undefined;
+      if (v === undefined) {
+        if (o.default === undefined) throw new MemplanError('E_SCHEMA', `missing required key "${key}"`, { path: `${path}.${key}`, expected: `a value for ${key}` });
+        return evalValue(o.default, scope, `${path}.${key}`, o);
+      }
+      return evalValue(v, scope, `${path}.${key}`, o);
+    },
+    get: <V>(key: string, fallback: V) => (spec[key] === undefined ? fallback : (spec[key] as V)),
+    shape: (key) => shapeAt(spec[key], scope, `${path}.${key}`),
+    attention: ctx.run.attention,
+    torch: { version: ctx.run.pytorch, device: ctx.run.device, runtime: ctx.run.runtime },
+    path,
+    inputs,
+    tied: () => {
+      const target = spec.tie as string | undefined;
+      if (target === undefined) return undefined;
+      const ps = ctx.paramsOf.get(target)?.filter((p) => p.shape.length === 2);
+      if (!ps?.length) {
+        throw new MemplanError('E_CONFIG', `tie: "${target}" names no earlier block with a weight matrix`, {
+          path: `${path}.tie`,
+          expected: `an earlier embedding or linear block: ${[...ctx.paramsOf.keys()].join(', ') || '(none)'}`,
+        });
+      }
+      return ps[0];
+    },
+    inference: ctx.inference,
+  };
+}
+
+/**
+ * Traces one block (a module or a group), with its repeats, chunks, checkpoint segments and grad
+ * mode. Returns its output (undefined for a source block that passes nothing on).
+ */
+function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names: Names, prev: T | undefined, outer: Mode, topLevel: boolean): { out: T | undefined; info: BlockInfo } {
+  const b = ctx.b;
+  const isGroup = spec.type === 'group';
+  const mod = isGroup ? undefined : BLOCKS.get(spec.type)!;
+  const name = spec.name ?? `${spec.type}_${index}`;
+  const info: BlockInfo = { index, name, type: spec.type, repeat: 1, params: 0, frozen: false, checkpointed: false, chunks: 1, chunkDim: spec.chunk?.dim };
+  // In an inference pass a loss (a `loss` block, or a block or group marked `loss: true`) is not run.
+  if (ctx.inference && (spec.type === 'loss' || spec.loss === true)) return { out: prev, info: { ...info, repeat: 0 } };
+  // repeat: 0 leaves the block out (a dimension can switch an optional block off: `repeat: use_layer_norm * layers`).
+  const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, ctx.dims, `${path}.repeat`, { integer: true, min: 0 });
+  const mode: Mode = { frozen: outer.frozen || spec.frozen === true, noGrad: outer.noGrad || spec.no_grad === true, inSegment: outer.inSegment };
+  const source = !!mod?.source;
+  const wantsCkpt = spec.checkpoint ?? ((topLevel && ctx.ckptAll) || ctx.ckptNames.has(name));
+  const checkpointed = wantsCkpt && !mode.noGrad && !mode.inSegment && !source;
+  Object.assign(info, { repeat, frozen: mode.frozen, checkpointed });
+  if (wantsCkpt && mode.inSegment && spec.checkpoint) {
+    ctx.notes.push(`${name}: inside a checkpointed group already; its own checkpoint adds no segment (the group's segment recomputes it).`);
+  }
+  const inputs = blockInputs(ctx, spec, path, names, prev, name, source);
+  const x = inputs[0];
+
+  const saved = { frozen: b.frozen, noGrad: b.noGrad, segment: b.segment };
+  b.frozen = mode.frozen;
+  b.noGrad = mode.noGrad;
+  const madeBefore = paramCount(b);
+  // One pass of the block over `input` (repeats chained); each repeat is one segment when checkpointed per repeat.
+  const runOnce = (input: T | undefined, scope: ReadonlyMap<string, number>, segPerCall: boolean): T | undefined => {
+    let h = input;
+    for (let r = 0; r < repeat; r++) {
+      const seg = segPerCall || (checkpointed && !spec.chunk);
+      if (seg) b.segment = ctx.segments.next++;
+      const inner: Mode = { ...mode, inSegment: mode.inSegment || seg };
+      const layer = repeat > 1 ? `${name}[${r}]` : name;
+      // Repeats chain the first input; the others stay the same for every repeat.
+      const ins = h ? [h, ...inputs.slice(1)] : inputs.slice(1);
+      h = b.scope(layer, () => (isGroup ? runGroup(ctx, spec, path, names, h, scope, inner) : mod!.build(b, h, blockArgs(ctx, spec, path, scope, ins))));
+      if (seg) b.segment = saved.segment;
+    }
+    return h;
+  };
+
+  let out: T | undefined;
+  if (spec.chunk) {
+    const c = spec.chunk;
+    if (!ctx.dims.has(c.dim)) {
+      throw new MemplanError('E_UNDECLARED_SYMBOL', `chunk.dim "${c.dim}" is not a declared dimension`, { path: `${path}.chunk.dim`, expected: [...ctx.dims.keys()].join(', ') });
+    }
+    const declared = shapeAt(spec.input, ctx.dims, `${path}.input`);
+    if (!declared || !x) {
+      throw new MemplanError('E_CONFIG', 'a chunked block needs an `input:` shape that uses the chunked dimension', { path: `${path}.input`, expected: `input: [...] with ${c.dim} in it` });
+    }
+    const full = ctx.dims.get(c.dim)!;
+    const size = Math.min(evalValue(c.size, ctx.dims, `${path}.chunk.size`, { integer: true, min: 1 }), full);
+    const chunks = Math.ceil(full / size);
+    const perChunk = (c.checkpoint ?? checkpointed) && !mode.noGrad && !mode.inSegment;
+    info.chunks = chunks;
+    info.checkpointed = perChunk || checkpointed;
+    const outs: T[] = [];
+    let axis = 0;
+    for (let k = 0; k < chunks; k++) {
+      const len = Math.min(size, full - k * size);
+      const scope = new Map(ctx.dims).set(c.dim, len);
+      const shape = shapeAt(spec.input, scope, `${path}.input`)!;
+      axis = Math.max(0, shape.findIndex((d, j) => d !== declared[j]));
+      const view = (b as Tracer).chunkView ? (b as Tracer).chunkView(x, shape) : x;
+      // The slice and the final concat belong to no checkpoint segment; one segment per chunk spans the whole block or group.
+      if (perChunk) b.segment = ctx.segments.next++;
+      outs.push(runOnce(view, scope, false)!);
+      if (perChunk) b.segment = saved.segment;
+    }
+    out = chunks === 1 ? outs[0]! : b.concat(outs, axis);
+    if (!perChunk && chunks > 1 && !mode.noGrad && !mode.inSegment) {
+      ctx.notes.push(
+        `${name}: chunking ${c.dim} into ${chunks} chunks of ${size} does not shrink saved activations in training: ` +
+          'every chunk keeps what its backward needs until backward. It lowers transient peaks only. ' +
+          'Set chunk.checkpoint: true (recompute per chunk) to cut saved activations.',
+      );
+    }
+  } else {
+    out = runOnce(x, ctx.dims, false);
+  }
+  // A stock module that keeps a Python reference to its input until it returns (nn.TransformerEncoder).
+  if (mod?.holdsInput && x && repeat > 0) b.hold?.(x);
+  if (spec.detach === true && out) out = b.detach(out);
+  if (spec.loss === true && out) b.markLoss(out);
+  b.frozen = saved.frozen;
+  b.noGrad = saved.noGrad;
+  b.segment = saved.segment;
+
+  const made = ((b as unknown as { trace?: { params: T[] } }).trace?.params ?? []).slice(madeBefore);
+  if (made.length) ctx.paramsOf.set(name, made);
+  if (mode.frozen && !mode.noGrad && !ctx.inference && x && (x as { requiresGrad?: boolean }).requiresGrad && made.length) {
+    ctx.notes.push(
+      `${name}: frozen (its parameters get no gradient), but its input requires grad, so it still saves its activations for backward: ` +
+        'autograd needs them to pass the gradient on to the trainable blocks before it. Only `no_grad: true` (torch.no_grad()) saves nothing.',
+    );
+  }
+  // A source block that passes nothing on (params, tensor) leaves the previous output current.
+  const result = out ?? prev;
+  if (result) names.outputs.set(name, result);
+  return { out: result, info };
+}
+
+/** A group's blocks in order over input x, with names scoped to the group (and to this repeat). */
+function runGroup(ctx: Ctx, spec: BlockSpec, path: string, names: Names, x: T | undefined, scope: ReadonlyMap<string, number>, mode: Mode): T | undefined {
+  const blocks = (spec.blocks ?? []) as BlockSpec[];
+  const inner: Names = { outputs: new Map(), input: x, parent: names };
+  // Inside a chunk the chunked dimension has the chunk's length.
+  const sub: Ctx = scope === ctx.dims ? ctx : { ...ctx, dims: new Map(scope) };
+  let h = x;
+  blocks.forEach((child, i) => {
+    h = runBlock(sub, child, i, `${path}.blocks[${i}]`, inner, h, mode, false).out;
+  });
+  return h;
 }

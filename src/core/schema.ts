@@ -29,9 +29,12 @@ export const COMMON_BLOCK_PROPS: Record<string, unknown> = {
   name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' },
   doc: { type: 'string' },
   input: shape,
-  from: { type: 'string' },
+  from: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] },
   repeat: numOrExpr,
   frozen: { type: 'boolean' },
+  no_grad: { type: 'boolean' },
+  detach: { type: 'boolean' },
+  loss: { type: 'boolean' },
   checkpoint: { type: 'boolean' },
   chunk: {
     type: 'object',
@@ -131,8 +134,9 @@ export const runSchema = {
       ],
     },
     checkpointing: { anyOf: [{ type: 'boolean' }, { type: 'array', items: { type: 'string' } }] },
-    attention: { enum: ['eager', 'sdpa'] },
+    attention: { enum: ['auto', 'eager', 'sdpa'] },
     runtime: { enum: ['pytorch', 'tfjs'] },
+    mode: { enum: ['train', 'inference'] },
     device: { enum: ['cuda', 'cpu'] },
     pytorch: { enum: ['2', '1.13', 2, 1.13] },
     distributed: {
@@ -333,19 +337,25 @@ export function validate(kind: 'model' | 'run' | 'preset', data: unknown): void 
 function validateModel(data: unknown): void {
   const v = validator('model-top');
   if (!v(data)) throw toError(pickError(v.errors!, data), 'the model descriptor', modelTopSchema(), data, v.errors!);
-  const blocks = (data as { blocks: Record<string, unknown>[] }).blocks;
+  validateBlocks((data as { blocks: Record<string, unknown>[] }).blocks, 'blocks');
+}
+
+/** Each block against its type's schema; a group's blocks in turn (`blocks[2].blocks[0]`). */
+function validateBlocks(blocks: Record<string, unknown>[], path: string): void {
   blocks.forEach((blk, i) => {
+    const at = `${path}[${i}]`;
     const type = blk.type;
     if (typeof type !== 'string' || !BLOCKS.has(type)) {
       const known = [...BLOCKS.keys()];
       const close = typeof type === 'string' ? known.find((k) => k.startsWith(type.slice(0, 3))) : undefined;
       throw new MemplanError('E_UNKNOWN_BLOCK', `unknown block type ${JSON.stringify(type)}`, {
-        path: `blocks[${i}].type`,
+        path: `${at}.type`,
         expected: `one of ${known.join(', ')}`,
         hint: close ? `did you mean "${close}"? ` + 'a tensor block covers anything else' : 'use a `tensor` block for a component no block type covers',
       });
     }
     const bv = validator(`block:${type}`);
-    if (!bv(blk)) throw toError(pickError(bv.errors!, blk), `a ${type} block`, blockSchema(type), blk, bv.errors!).at(undefined, `blocks[${i}]`);
+    if (!bv(blk)) throw toError(pickError(bv.errors!, blk), `a ${type} block`, blockSchema(type), blk, bv.errors!).at(undefined, at);
+    if (type === 'group') validateBlocks(blk.blocks as Record<string, unknown>[], `${at}.blocks`);
   });
 }

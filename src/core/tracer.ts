@@ -6,12 +6,15 @@
  */
 import {
   type ActKind,
+  type BinaryFn,
   type Builder,
   type DType,
   DTYPE_BYTES,
   type Lifetime,
   type ParamOpts,
+  type ReduceFn,
   type T,
+  type UnaryFn,
   numel,
   shapeError,
   shapes,
@@ -27,8 +30,12 @@ export interface TTensor extends T {
   readonly name: string;
   readonly role: 'input' | 'param' | 'act' | 'explicit';
   readonly requiresGrad: boolean;
-  /** Views (reshape/transpose/chunk slices) own no storage; their base does. */
+  /** Views (reshape/transpose/slices/expand) own no storage; their base does. */
   readonly alias?: TTensor;
+  /** A strided view (transpose, slice off axis 0, expand): contiguous() copies it. */
+  readonly strided?: boolean;
+  /** An expand() view: its gradient is as large as the view, not as its base (ExpandBackward sums it). */
+  readonly expanded?: boolean;
   readonly lifetime?: Lifetime;
   /** Params only. */
   readonly matmul?: boolean;
@@ -41,7 +48,9 @@ export interface TTensor extends T {
 export type OpKind =
   | 'cast' | 'linear' | 'matmul' | 'add' | 'mul' | 'scale' | 'act' | 'softmax' | 'layer_norm' | 'batch_norm'
   | 'dropout' | 'embedding' | 'gather_rows' | 'scatter_add' | 'conv' | 'pool' | 'mean_axis' | 'reshape'
-  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor' | 'copy';
+  | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor' | 'copy'
+  | 'unary' | 'binary' | 'where' | 'masked_fill' | 'reduce' | 'log_softmax' | 'slice' | 'index_select' | 'gather'
+  | 'index_add' | 'scatter_add_axis' | 'expand' | 'tile' | 'repeat_interleave' | 'contiguous' | 'detach' | 'hold';
 
 export interface OpRec {
   readonly index: number;
@@ -53,7 +62,7 @@ export interface OpRec {
   readonly inputs: readonly TTensor[];
   readonly output: TTensor;
   readonly attrs: Readonly<Record<string, unknown>>;
-  /** Inside a frozen (no-grad) block: saves nothing, produces no grads. */
+  /** Run under torch.no_grad() (or in an inference pass): records no graph, saves nothing. */
   readonly noGrad: boolean;
   /** Checkpoint segment id (ops of one segment are recomputed together in backward). */
   readonly segment: number | undefined;
@@ -66,13 +75,36 @@ export interface Trace {
   tensors: TTensor[];
   precision: Precision;
   loss: TTensor | undefined;
+  /** Traced for an inference pass: nothing trains. */
+  inference?: boolean;
 }
 
 const LOWP_OPS = new Set<OpKind>(['linear', 'matmul', 'conv', 'sdpa']);
-const FP32_OPS = new Set<OpKind>(['layer_norm', 'softmax', 'loss']);
+const FP32_OPS = new Set<OpKind>(['layer_norm', 'softmax', 'log_softmax', 'loss']);
+/** Elementwise functions CUDA autocast runs in fp32 (PyTorch's autocast op reference: exp, log, pow, ...). */
+const FP32_UNARY = new Set<UnaryFn>(['exp', 'log', 'log1p', 'pow', 'reciprocal', 'rsqrt', 'softplus']);
 
 export function bytesOf(t: TTensor): number {
   return t.alias ? 0 : numel(t.shape) * DTYPE_BYTES[t.dtype];
+}
+
+/**
+ * Parameters that get a gradient: those the loss reaches backward through ops that record a graph
+ * (what autograd's backward visits), and those no op reads at all (a `params` block known only by
+ * count). A parameter read only under no_grad, or only upstream of a no_grad part or a detach, gets
+ * no .grad, so the optimizer keeps no state for it.
+ */
+export function trainableParams(trace: Trace): TTensor[] {
+  const needs = new Set<number>();
+  const read = new Set<number>();
+  if (trace.loss) needs.add(storageOf(trace.loss).id);
+  for (let i = trace.ops.length - 1; i >= 0; i--) {
+    const op = trace.ops[i]!;
+    for (const t of op.inputs) read.add(storageOf(t).id);
+    if (op.noGrad || !needs.has(storageOf(op.output).id)) continue;
+    for (const t of op.inputs) if (t.requiresGrad) needs.add(storageOf(t).id);
+  }
+  return trace.params.filter((p) => p.requiresGrad && (needs.has(p.id) || (!read.has(p.id) && !trace.inference)));
 }
 
 export function storageOf(t: TTensor): TTensor {
@@ -93,7 +125,10 @@ export class Tracer implements Builder {
   private paramsByName = new Map<string, TTensor>();
   /** Set by the model assembler. */
   block = 0;
+  /** torch.no_grad(): ops record no graph. */
   noGrad = false;
+  /** Parameters made now do not require grad (`frozen: true`); ops still record a graph through them. */
+  frozen = false;
   segment: number | undefined = undefined;
   readonly computeType: DType;
   readonly paramType: DType;
@@ -108,9 +143,16 @@ export class Tracer implements Builder {
   /** Tracing for the tfjs runtime: no PyTorch-module quirks (the probe's builder runs none). */
   readonly tfjs: boolean;
 
-  constructor(readonly precision: Precision, opts: { device?: 'cuda' | 'cpu'; runtime?: 'pytorch' | 'tfjs' } = {}) {
+  /** An inference pass (model.eval() under torch.no_grad()): dropout off, no loss, stock modules' fast paths. */
+  readonly inference: boolean;
+  /** PyTorch stock-module layouts apply (not for the tfjs twin). */
+  readonly quirks: boolean;
+
+  constructor(readonly precision: Precision, opts: { device?: 'cuda' | 'cpu'; runtime?: 'pytorch' | 'tfjs'; inference?: boolean } = {}) {
     this.tfjs = opts.runtime === 'tfjs';
-    this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined };
+    this.inference = opts.inference ?? false;
+    this.quirks = !this.tfjs;
+    this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined, inference: opts.inference ?? false };
     this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
     this.cpuAutocast = this.mixed && opts.device === 'cpu';
     this.computeType = precision === 'fp32' ? 'f32' : precision.startsWith('bf16') ? 'bf16' : 'f16';
@@ -165,7 +207,9 @@ export class Tracer implements Builder {
   private castTo(x: TTensor, dtype: DType): TTensor {
     if (!this.mixed || x.dtype === dtype || x.dtype === 'i64' || x.dtype === 'i32' || x.dtype === 'bool') return x;
     if (x.role === 'param') {
-      if (this.noGrad) return this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` }, { weightCache: false });
+      // Autocast caches the cast of a leaf that requires grad (autocast_mode.cpp, can_try_cache), under
+      // no_grad too; a frozen weight is cast again at every use, and that copy is what the op saves.
+      if (!x.requiresGrad) return this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:cast` }, { weightCache: false });
       const hit = this.weightCache.get(x.id);
       if (hit) return hit;
       const c = this.op('cast', [x], { shape: x.shape, dtype, name: `${x.name}:autocast` }, { weightCache: true });
@@ -214,10 +258,10 @@ export class Tracer implements Builder {
     return xs.map((x) => this.castTo(x, 'f32'));
   }
 
-  input(name: string, shape: number[], dtype: 'float' | 'int' = 'float', maxValue?: number, shared = false): T {
+  input(name: string, shape: number[], dtype: 'float' | 'int' | 'bool' = 'float', maxValue?: number, shared = false): T {
     const hit = shared ? this.trace.inputs.find((i) => i.name === name) : undefined;
     if (hit && hit.shape.length === shape.length && hit.shape.every((d, k) => d === shape[k])) return hit;
-    const t = this.make({ name: shared && !hit ? name : this.scopeName(name), shape, dtype: dtype === 'int' ? 'i64' : 'f32', role: 'input', requiresGrad: false, maxValue });
+    const t = this.make({ name: shared && !hit ? name : this.scopeName(name), shape, dtype: dtype === 'int' ? 'i64' : dtype === 'bool' ? 'bool' : 'f32', role: 'input', requiresGrad: false, maxValue });
     this.trace.inputs.push(t);
     return t;
   }
@@ -231,9 +275,9 @@ export class Tracer implements Builder {
       shape,
       dtype: this.paramType,
       role: 'param',
-      requiresGrad: !this.noGrad,
+      requiresGrad: !this.frozen,
       matmul: opts.matmul ?? false,
-      frozen: this.noGrad,
+      frozen: this.frozen,
       init: opts.init,
     });
     this.trace.params.push(t);
@@ -241,10 +285,11 @@ export class Tracer implements Builder {
     return t;
   }
 
-  linear(x: T, w: T, b?: T): T {
+  linear(x: T, w: T, b?: T, wT = false): T {
     const [xc, wc] = this.lowp([x as TTensor, w as TTensor]) as [TTensor, TTensor];
     const ins = b ? [xc, wc, ...this.lowp([b as TTensor])] : [xc, wc];
-    return this.op('linear', ins, { shape: shapes.linear(x.shape, w.shape), dtype: this.computeType }, { bias: !!b });
+    const wShape = wT ? [w.shape[1]!, w.shape[0]!] : w.shape;
+    return this.op('linear', ins, { shape: shapes.linear(x.shape, wShape), dtype: this.computeType }, { bias: !!b, ...(wT ? { wT } : {}) });
   }
 
   matmul(a: T, b: T, transposeB = false): T {
@@ -271,8 +316,150 @@ export class Tracer implements Builder {
   }
 
   softmax(x: T): T {
-    if (this.cpuAutocast) return this.op('softmax', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype });
-    return this.op('softmax', this.fp32([x as TTensor]), { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype });
+    return this.softmaxAxis(x, x.shape.length - 1);
+  }
+
+  softmaxAxis(x: T, axis: number): T {
+    const attrs = axis === x.shape.length - 1 ? {} : { axis };
+    if (this.cpuAutocast) return this.op('softmax', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype }, attrs);
+    return this.op('softmax', this.fp32([x as TTensor]), { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype }, attrs);
+  }
+
+  logSoftmax(x: T, axis: number): T {
+    if (this.cpuAutocast) return this.op('log_softmax', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype }, { axis });
+    return this.op('log_softmax', this.fp32([x as TTensor]), { shape: x.shape, dtype: this.mixed ? 'f32' : (x as TTensor).dtype }, { axis });
+  }
+
+  unary(fn: UnaryFn, x: T, opts: { exponent?: number; min?: number; max?: number; value?: number } = {}): T {
+    const xt = x as TTensor;
+    // CUDA autocast runs exp, log, pow, rsqrt, softplus... in fp32; on the CPU they keep the input type.
+    const up = this.mixed && !this.cpuAutocast && FP32_UNARY.has(fn);
+    const ins = up ? this.fp32([xt]) : [xt];
+    return this.op('unary', ins, { shape: x.shape, dtype: up ? 'f32' : xt.dtype, name: fn }, { fn, ...opts });
+  }
+
+  binary(fn: BinaryFn, a: T, b: T): T {
+    const ins = [a as TTensor, b as TTensor];
+    return this.op('binary', ins, { shape: shapes.broadcast(a.shape, b.shape), dtype: this.widest(ins), name: fn }, { fn });
+  }
+
+  where(cond: T, a: T, b: T): T {
+    const ins = [cond as TTensor, a as TTensor, b as TTensor];
+    const shape = shapes.broadcast(shapes.broadcast(cond.shape, a.shape), b.shape);
+    return this.op('where', ins, { shape, dtype: this.widest([a as TTensor, b as TTensor]) });
+  }
+
+  maskedFill(x: T, mask: T): T {
+    const xt = x as TTensor;
+    return this.op('masked_fill', [xt, mask as TTensor], { shape: shapes.broadcast(x.shape, mask.shape), dtype: xt.dtype });
+  }
+
+  reduce(fn: ReduceFn, x: T, axes: number[], keepdim: boolean): T {
+    const xt = x as TTensor;
+    // CUDA autocast lists sum among its fp32 ops.
+    const up = fn === 'sum' && this.mixed && !this.cpuAutocast;
+    const ins = up ? this.fp32([xt]) : [xt];
+    return this.op('reduce', ins, { shape: shapes.reduce(x.shape, axes, keepdim), dtype: up ? 'f32' : xt.dtype, name: fn }, { fn, axes, keepdim });
+  }
+
+  slice(x: T, axis: number, start: number, length: number, select = false): T {
+    const xt = x as TTensor;
+    const shape = shapes.slice(x.shape, axis, start, length, select);
+    // Only a slice of the leading axis (or a whole-axis slice) stays contiguous.
+    const strided = xt.strided || (axis > 0 && !(length === x.shape[axis] && !select));
+    return this.op('slice', [xt], { shape, dtype: xt.dtype, alias: storageOf(xt), strided, name: select ? 'select' : 'slice' }, { axis, start, length, select });
+  }
+
+  indexSelect(x: T, axis: number, index: T): T {
+    const xt = x as TTensor;
+    return this.op('index_select', [xt, index as TTensor], { shape: shapes.indexSelect(x.shape, axis, index.shape), dtype: xt.dtype }, { axis });
+  }
+
+  gather(x: T, axis: number, index: T): T {
+    const xt = x as TTensor;
+    return this.op('gather', [xt, index as TTensor], { shape: shapes.gather(x.shape, axis, index.shape), dtype: xt.dtype }, { axis });
+  }
+
+  /** The target of an index_add / scatter_add: a traced tensor, or fresh zeros of a shape (not an input of the op). */
+  private baseOf(base: T | number[]): { ins: TTensor[]; shape: readonly number[] } {
+    return Array.isArray(base) ? { ins: [], shape: base } : { ins: [base as TTensor], shape: base.shape };
+  }
+
+  indexAdd(base: T | number[], axis: number, index: T, src: T): T {
+    const st = src as TTensor;
+    const { ins, shape } = this.baseOf(base);
+    if (index.shape.length !== 1 || src.shape[axis] !== index.shape[0]) throw shapeError(`index_add: index ${shapeStr(index.shape)} does not match source ${shapeStr(src.shape)} on axis ${axis}`);
+    if (shape.length !== src.shape.length || shape.some((d, i) => i !== axis && d !== src.shape[i])) throw shapeError(`index_add: source ${shapeStr(src.shape)} does not fit ${shapeStr(shape)} off axis ${axis}`);
+    return this.op('index_add', [...ins, index as TTensor, st], { shape, dtype: st.dtype }, { axis, base: ins.length > 0 });
+  }
+
+  scatterAddAxis(base: T | number[], axis: number, index: T, src: T): T {
+    const st = src as TTensor;
+    const { ins, shape } = this.baseOf(base);
+    if (index.shape.length !== src.shape.length || index.shape.some((d, i) => d !== src.shape[i])) throw shapeError(`scatter_add: index ${shapeStr(index.shape)} must have the source's shape ${shapeStr(src.shape)}`);
+    if (shape.length !== src.shape.length) throw shapeError(`scatter_add: source ${shapeStr(src.shape)} and target ${shapeStr(shape)} differ in rank`);
+    return this.op('scatter_add_axis', [...ins, index as TTensor, st], { shape, dtype: st.dtype }, { axis, base: ins.length > 0 });
+  }
+
+  expand(x: T, shape: number[]): T {
+    const xt = x as TTensor;
+    return this.op('expand', [xt], { shape: shapes.expand(x.shape, shape), dtype: xt.dtype, alias: storageOf(xt), strided: true, expanded: true });
+  }
+
+  tile(x: T, reps: number[]): T {
+    const xt = x as TTensor;
+    return this.op('tile', [xt], { shape: shapes.tile(x.shape, reps), dtype: xt.dtype }, { reps });
+  }
+
+  repeatInterleave(x: T, repeats: number, axis: number): T {
+    const xt = x as TTensor;
+    const shape = x.shape.map((d, i) => (i === axis ? d * repeats : d));
+    return this.op('repeat_interleave', [xt], { shape, dtype: xt.dtype }, { repeats, axis });
+  }
+
+  contiguous(x: T): T {
+    const xt = x as TTensor;
+    if (!xt.strided) return x;
+    return this.op('contiguous', [xt], { shape: x.shape, dtype: xt.dtype });
+  }
+
+  stack(xs: T[], axis: number): T {
+    const ins = xs as TTensor[];
+    return this.op('concat', ins, { shape: shapes.stack(xs.map((x) => x.shape), axis), dtype: this.widest(ins), name: 'stack' }, { axis, stack: true });
+  }
+
+  detach(x: T): T {
+    const xt = x as TTensor;
+    const prev = this.noGrad;
+    this.noGrad = true;
+    try {
+      return this.op('detach', [xt], { shape: x.shape, dtype: xt.dtype, alias: storageOf(xt), ...(xt.strided ? { strided: true } : {}) });
+    } finally {
+      this.noGrad = prev;
+    }
+  }
+
+  hold(x: T): void {
+    const xt = x as TTensor;
+    if (this.tfjs) return;
+    const prev = this.noGrad;
+    this.noGrad = true;
+    try {
+      this.op('hold', [xt], { shape: x.shape, dtype: xt.dtype, alias: storageOf(xt), name: 'hold' });
+    } finally {
+      this.noGrad = prev;
+    }
+  }
+
+  inplace(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T {
+    const xt = x as TTensor;
+    const ins = other ? [xt, other as TTensor] : [xt];
+    const opKind: OpKind = kind === 'add' ? 'add' : kind === 'softmax' ? 'softmax' : 'act';
+    return this.op(opKind, ins, { shape: x.shape, dtype: xt.dtype, alias: storageOf(xt), name: `${kind}_` }, { inplace: true, ...(opKind === 'act' ? { act: kind } : {}) });
+  }
+
+  markLoss(x: T): void {
+    this.trace.loss = x as TTensor;
   }
 
   layerNorm(x: T, gamma: T, beta: T): T {
@@ -289,7 +476,8 @@ export class Tracer implements Builder {
   }
 
   dropout(x: T, p: number): T {
-    if (p <= 0) return x;
+    // model.eval(): dropout is the identity.
+    if (p <= 0 || this.inference) return x;
     return this.op('dropout', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype, name: 'dropout' }, { p });
   }
 
@@ -327,7 +515,8 @@ export class Tracer implements Builder {
   transpose(x: T, perm: number[]): T {
     // A transposed view; the next matmul/linear reads it strided (PyTorch) without a copy.
     const xt = x as TTensor;
-    return this.op('transpose', [xt], { shape: shapes.transpose(x.shape, perm), dtype: xt.dtype, alias: storageOf(xt) }, { perm });
+    const strided = xt.strided || perm.some((p, i) => p !== i);
+    return this.op('transpose', [xt], { shape: shapes.transpose(x.shape, perm), dtype: xt.dtype, alias: storageOf(xt), ...(strided ? { strided } : {}) }, { perm });
   }
 
   concat(xs: T[], axis: number): T {

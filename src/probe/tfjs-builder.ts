@@ -14,7 +14,7 @@ import { MemplanError } from '../core/errors.js';
 import { type ActKind, type Builder, type DType, type Lifetime, type ParamOpts, type T, shapes } from '../core/graph.js';
 import { lowerOp, tfDtype, type LowerCtx, type TfOps } from '../core/runtime/tfjs-lower.js';
 import { oneHotTargets, sliceOffsets } from '../core/runtime/tfjs-sim.js';
-import type { OpKind, Trace } from '../core/tracer.js';
+import { trainableParams, type OpKind, type Trace } from '../core/tracer.js';
 import type { Tf } from './backend.js';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -79,13 +79,14 @@ export function createProbeState(tf: Tf, trace: Trace): ProbeState {
   const prefix = `memplan${probeSeq++}/`;
   const variables = new Map<string, Variable>();
   const varList: Variable[] = [];
+  const trains = new Set(trainableParams(trace));
   for (const p of trace.params) {
     const v = tf.tidy(() => {
       const init = p.init === 'zeros' ? tf.zeros(p.shape as number[]) : p.init === 'ones' ? tf.ones(p.shape as number[]) : tf.randomNormal(p.shape as number[], 0, 0.02);
-      return tf.variable(init, p.requiresGrad, prefix + p.name);
+      return tf.variable(init, trains.has(p), prefix + p.name);
     });
     variables.set(p.name, v);
-    if (p.requiresGrad) varList.push(v);
+    if (trains.has(p)) varList.push(v);
   }
   const oneHot = oneHotTargets(trace);
   const inputs = new Map<string, Tensor[]>();
@@ -170,7 +171,7 @@ export class TfjsBuilder implements Builder {
     return this.wrap(out, !this.noGrad && bts.some((b) => b.requiresGrad), outShape);
   }
 
-  input(name: string, shape: number[], _dtype?: 'float' | 'int', _maxValue?: number, shared = false): T {
+  input(name: string, shape: number[], _dtype?: 'float' | 'int' | 'bool', _maxValue?: number, shared = false): T {
     // Mirrors Tracer.input: a shared input is traced once, under its unscoped name.
     const one = shared ? this.state.inputs.get(name)?.[0] : undefined;
     if (one && one.shape.length === shape.length && one.shape.every((d, k) => d === shape[k])) return this.wrap(one, false, shape);
@@ -183,8 +184,9 @@ export class TfjsBuilder implements Builder {
     this.trace.params.push({ shape });
     return this.wrap(v, v.trainable && !this.noGrad, shape);
   }
-  linear(x: T, w: T, b?: T): T {
-    return this.exec('linear', b ? [x, w, b] : [x, w], { bias: !!b }, shapes.linear(x.shape, w.shape));
+  linear(x: T, w: T, b?: T, wT = false): T {
+    const wShape = wT ? [w.shape[1]!, w.shape[0]!] : w.shape;
+    return this.exec('linear', b ? [x, w, b] : [x, w], { bias: !!b, ...(wT ? { wT } : {}) }, shapes.linear(x.shape, wShape));
   }
   matmul(a: T, b: T, transposeB = false): T {
     return this.exec('matmul', [a, b], { transposeB }, shapes.matmul(a.shape, b.shape, transposeB));
@@ -244,6 +246,65 @@ export class TfjsBuilder implements Builder {
   }
   concat(xs: T[], axis: number): T {
     return this.exec('concat', xs, { axis }, shapes.concat(xs.map((x) => x.shape), axis));
+  }
+  // The graph language's op families: refused by the tfjs lowering (tfjsUnsupported), which names the op.
+  unary(fn: string, x: T): T {
+    return this.exec('unary', [x], { fn }, x.shape);
+  }
+  binary(fn: string, a: T, b: T): T {
+    return this.exec('binary', [a, b], { fn }, shapes.broadcast(a.shape, b.shape));
+  }
+  where(cond: T, a: T, b: T): T {
+    return this.exec('where', [cond, a, b], {}, a.shape);
+  }
+  maskedFill(x: T, mask: T): T {
+    return this.exec('masked_fill', [x, mask], {}, x.shape);
+  }
+  reduce(fn: string, x: T, axes: number[], keepdim: boolean): T {
+    return this.exec('reduce', [x], { fn }, shapes.reduce(x.shape, axes, keepdim));
+  }
+  logSoftmax(x: T): T {
+    return this.exec('log_softmax', [x], {}, x.shape);
+  }
+  softmaxAxis(x: T, axis: number): T {
+    if (axis === x.shape.length - 1) return this.softmax(x);
+    return this.exec('log_softmax', [x], {}, x.shape);
+  }
+  slice(x: T, axis: number, start: number, length: number, select = false): T {
+    return this.exec('slice', [x], {}, shapes.slice(x.shape, axis, start, length, select));
+  }
+  indexSelect(x: T, axis: number, index: T): T {
+    return this.exec('index_select', [x, index], {}, shapes.indexSelect(x.shape, axis, index.shape));
+  }
+  gather(x: T, _axis: number, index: T): T {
+    return this.exec('gather', [x, index], {}, index.shape);
+  }
+  indexAdd(_base: T | number[], _axis: number, index: T, src: T): T {
+    return this.exec('index_add', [index, src], {}, src.shape);
+  }
+  scatterAddAxis(_base: T | number[], _axis: number, index: T, src: T): T {
+    return this.exec('scatter_add_axis', [index, src], {}, src.shape);
+  }
+  expand(x: T, shape: number[]): T {
+    return this.exec('expand', [x], {}, shape);
+  }
+  tile(x: T, reps: number[]): T {
+    return this.exec('tile', [x], {}, shapes.tile(x.shape, reps));
+  }
+  repeatInterleave(x: T): T {
+    return this.exec('repeat_interleave', [x], {}, x.shape);
+  }
+  contiguous(x: T): T {
+    return x;
+  }
+  stack(xs: T[], axis: number): T {
+    return this.exec('tile', xs, {}, shapes.stack(xs.map((x) => x.shape), axis));
+  }
+  detach(x: T): T {
+    return this.exec('detach', [x], {}, x.shape);
+  }
+  markLoss(x: T): void {
+    this.trace.loss = x as BT;
   }
   sdpa(): T {
     throw new MemplanError('E_PROBE', 'fused attention (sdpa) has no TensorFlow.js equivalent', { path: 'attention', hint: 'probe with attention: eager' });

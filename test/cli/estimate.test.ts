@@ -200,8 +200,10 @@ describe('explain', () => {
     assert.equal(r.code, 0);
     for (const heading of ['dimensions:', 'phases (the peak is the largest):', 'blocks:']) assert.ok(r.stdout.includes(`\n${heading}\n`), heading);
     assert.match(r.stdout, /^ {2}batch=8, seq=128, d_model=128, heads=4, vocab=1,000, layers=2$/m);
-    // The encoder's attention probabilities: [batch 8, heads 4, 128, 128] x 4 B = 2 MiB, saved for backward.
-    assert.match(r.stdout, /│ encoder\[0\]\.self_attn softmax +│ \[8, 4, 128, 128\] +│ f32 +│ 2\.000 MiB \(2\.097 MB\)/);
+    // PyTorch 2's nn.TransformerEncoderLayer runs fused attention: its packed q/k/v projection
+    // [batch 8, seq 128, 3 x 128] x 4 B = 1.5 MiB is saved for backward, and no [8, 4, 128, 128] matrix.
+    assert.match(r.stdout, /│ encoder\[0\]\.self_attn linear +│ \[8, 128, 384\] +│ f32 +│ 1\.500 MiB \(1\.573 MB\)/);
+    assert.doesNotMatch(r.stdout, /\[8, 4, 128, 128\]/);
     assert.ok(widest(r.stdout) <= 120);
   });
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BLOCKS } from '../../src/core/blocks/index.js';
+import { BLOCKS, familyOf } from '../../src/core/blocks/index.js';
 import { COMMON_BLOCK_PROPS, modelSchema, runSchema } from '../../src/core/schema.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -22,12 +22,14 @@ test('docs/descriptor.md names every model, run and common block key', () => {
   for (const k of keys) assert.ok(doc.includes(`\`${k}\``) || doc.includes(`.${k}\``) || doc.includes(`${k}:`), `descriptor.md lacks "${k}"`);
 });
 
-test('docs/blocks/<type>.md exists for every block type and lists its keys', () => {
+test('docs/blocks/<family>.md exists for every block type, names it and lists its keys', () => {
   for (const [type, mod] of BLOCKS) {
-    const p = `docs/blocks/${type}.md`;
+    const family = familyOf(mod);
+    const p = `docs/blocks/${family}.md`;
     assert.ok(existsSync(root + p), `${p} is missing`);
     const page = read(p);
+    if (family !== type) assert.ok(page.includes(`\`${type}\``), `${p} does not describe block type "${type}"`);
     for (const key of Object.keys(mod.properties)) assert.ok(page.includes(`\`${key}\``), `${p} lacks key "${key}"`);
-    assert.ok(read('docs/descriptor.md').includes(`blocks/${type}.md`), `descriptor.md does not link ${type}`);
+    assert.ok(read('docs/descriptor.md').includes(`blocks/${family}.md`), `descriptor.md does not link ${family}`);
   }
 });

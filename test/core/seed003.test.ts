@@ -23,7 +23,8 @@ const layers = (extra: Partial<BlockSpec> = {}): BlockSpec[] => [
 ];
 const dims = { token_limit: 1024, max_bp: 150, embedding_dim: 128, heads: 4, layers: 4, asv_chunk_size: 'token_limit' };
 const aam = model(layers(), dims, 'aam-like');
-const RUN = { batch_size: 2, optimizer: 'adamw' };
+// The guide's accounting is eager attention (PyTorch 1.x nn.MultiheadAttention, or attention written out).
+const RUN = { batch_size: 2, optimizer: 'adamw', attention: 'eager' };
 
 // The guide's three numbers, by its own arithmetic (fp32).
 const ASV_ATTN = 2 * 1024 * 4 * 150 * 150 * 4; // [batch*token_limit, heads, max_bp, max_bp] x 4 B
@@ -51,6 +52,10 @@ test('they appear as saved tensors: one ASV and one sample attention matrix per 
   const emb = find('copy', [2048, 150, 128]).filter((i) => i.scope === 'asv_encoder[0].self_attn');
   assert.equal(emb.length, 1);
   assert.equal(emb[0]!.bytes, EMBED);
+  // PyTorch 2's stock nn.TransformerEncoderLayer calls scaled_dot_product_attention (fused on CUDA):
+  // with stock modules the guide's s x s matrices are never kept.
+  const fused = sim(aam, { ...RUN, attention: 'auto' }).savedItems;
+  assert.equal(fused.filter((i) => i.what === 'softmax').length, 0);
 });
 
 // One ASV layer (post-norm, dropout 0.1, relu, ffn 512) saves far more than its attention matrix.
@@ -80,8 +85,9 @@ test('ASV chunking: no saving without checkpoint; with chunk.checkpoint only eac
   assert.equal(chunked.blocks[1]!.chunks, 4);
   assert.equal(chunked.forward_saved, whole);
   const ckpt = est(model(layers({ chunk: { dim: 'token_limit', size: 256, checkpoint: true } }), dims), RUN);
-  // Four ASV layers' saves replaced by their four inputs ([2048, 150, 128] x 4 B each, in chunk views).
-  assert.equal(ckpt.forward_saved, whole - 4 * ASV_LAYER + 4 * X * 4);
+  // checkpoint(asv_encoder, chunk) per chunk: one segment spans the chunk's 4 layers, so the four ASV
+  // layers' saves are replaced by the chunk inputs alone (4 chunks x [512, 150, 128] x 4 B = X x 4 B).
+  assert.equal(ckpt.forward_saved, whole - 4 * ASV_LAYER + X * 4);
   // The chunk size may be a derived dimension that follows --set token_limit.
   const derived = est(model(layers({ chunk: { dim: 'token_limit', size: 'asv_chunk_size' } }), dims), { ...RUN, dims: { token_limit: 512 } });
   assert.equal(derived.blocks[1]!.chunks, 1);

@@ -1,6 +1,6 @@
 import type { ActKind, Builder, T } from '../graph.js';
 import { ACTIVATIONS } from './activation.js';
-import { multiHeadAttention, type AttentionImpl } from './attention.js';
+import { multiHeadAttention, stockAttention, type AttentionImpl } from './attention.js';
 import { feedForward } from './mlp.js';
 import type { BlockArgs, BlockModule } from './types.js';
 import { need, numOrExpr } from './types.js';
@@ -21,13 +21,14 @@ interface LayerOpts {
 }
 
 function opts(a: BlockArgs, d: number): LayerOpts {
+  const p = a.get('dropout', 0.1);
   return {
     heads: a.num('heads', { integer: true, min: 1 }),
     ffn: a.num('ffn_dim', { integer: true, min: 1, default: 4 * d }),
     act: a.get<ActKind>('activation', 'relu'),
-    p: a.get('dropout', 0.1),
+    p,
     normFirst: a.get('norm_first', false),
-    impl: a.get<AttentionImpl>('attention', a.attention),
+    impl: stockAttention(a, p),
   };
 }
 
@@ -37,26 +38,66 @@ function residual(b: Builder, name: string, x: T, o: LayerOpts, f: (h: T) => T):
   return norm(b, `${name}.norm`, b.add(x, b.dropout(b.scope(name, () => f(x)), o.p)));
 }
 
+/**
+ * nn.TransformerEncoderLayer's eval fast path (torch._transformer_encoder_layer_fwd), taken by
+ * model.eval() under torch.no_grad() with batch_first, relu/gelu: one qkv matmul, q, k, v as new
+ * [b, h, s, dh] tensors, one s x s score tensor softmaxed in place, residual adds and the activation
+ * in place. Measured peak per layer (torch 1.13 and 2.13, CPU): the s x s scores + 3 activations.
+ */
+function fastPath(b: Builder, x: T, o: LayerOpts): T {
+  const ip = b.inplace!.bind(b);
+  const [n, s, d] = x.shape as [number, number, number];
+  const dh = d / o.heads;
+  const lin = (name: string, t: T, inF: number, out: number) =>
+    b.linear(t, b.param(`${name}.weight`, [inF, out], { matmul: true }), b.param(`${name}.bias`, [out], { init: 'zeros' }));
+  const attn = b.scope('self_attn', () => {
+    const qkv = lin('in_proj', x, d, 3 * d);
+    // _transform_bias_rescale_qkv writes q, k and v into three new [b, h, s, dh] tensors.
+    const head = (i: number) => b.contiguous(b.transpose(b.reshape(b.slice(qkv, 2, i * d, d), [n, s, o.heads, dh]), [0, 2, 1, 3]));
+    const [q, k, v] = [head(0), head(1), head(2)];
+    const probs = ip('softmax', b.matmul(q, k, true));
+    const ctx = b.contiguous(b.transpose(b.matmul(probs, v), [0, 2, 1, 3]));
+    return lin('out_proj', b.reshape(ctx, [n, s, d]), d, d);
+  });
+  const h = o.normFirst ? ip('add', attn, x) : norm(b, 'self_attn.norm', ip('add', attn, x));
+  const ff = b.scope('ffn', () => {
+    const hidden = ip(o.act === 'gelu' ? 'gelu' : 'relu', lin('fc1', o.normFirst ? norm(b, 'norm', h) : h, d, o.ffn));
+    return lin('fc2', hidden, o.ffn, d);
+  });
+  return o.normFirst ? ip('add', ff, h) : norm(b, 'ffn.norm', ip('add', ff, h));
+}
+
+function fastPathApplies(b: Builder, a: BlockArgs, o: LayerOpts): boolean {
+  // The stock module checks these (TransformerEncoderLayer.forward's "why_not_sparsity_fast_path").
+  return !!b.inference && !!b.quirks && !!b.inplace && a.torch.runtime === 'pytorch' && (o.act === 'relu' || o.act === 'gelu') && !a.get('no_fast_path', false);
+}
+
 const common = {
   heads: numOrExpr,
   ffn_dim: numOrExpr,
   activation: { enum: [...ACTIVATIONS] },
   dropout: { type: 'number', minimum: 0, maximum: 1 },
   norm_first: { type: 'boolean' },
-  attention: { enum: ['eager', 'sdpa'] },
+  attention: { enum: ['auto', 'eager', 'sdpa'] },
 };
 
 /** nn.TransformerEncoderLayer: self-attention and feed-forward, each with dropout, residual and LayerNorm. */
 export const transformerEncoder: BlockModule = {
   type: 'transformer_encoder',
-  summary: 'nn.TransformerEncoderLayer: self-attention + feed-forward, residuals, layer norms (post- or pre-norm)',
-  properties: common,
+  summary: 'nn.TransformerEncoderLayer: self-attention + feed-forward, residuals, layer norms (post- or pre-norm); eval fast path in inference',
+  properties: { ...common, no_fast_path: { type: 'boolean' } },
   required: ['heads'],
+  // nn.TransformerEncoder.forward keeps `src` referenced until the last layer returns.
+  holdsInput: true,
   build(b, x, a) {
     const input = need(x, 'transformer_encoder', a.path);
     const o = opts(a, input.shape[input.shape.length - 1]!);
+    if (fastPathApplies(b, a, o)) return fastPath(b, input, o);
     const h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path, true));
-    return residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
+    const out = residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
+    // The layer's forward holds its input (`x = src`) until it returns.
+    b.hold?.(input);
+    return out;
   },
 };
 
@@ -66,14 +107,18 @@ export const transformerDecoder: BlockModule = {
   summary: 'nn.TransformerDecoderLayer: self-attention, cross-attention over a memory input, feed-forward',
   properties: { ...common, memory: { type: 'array', items: numOrExpr, minItems: 3, maxItems: 3 } },
   required: ['heads', 'memory'],
+  holdsInput: true,
   build(b, x, a) {
     const input = need(x, 'transformer_decoder', a.path);
     const o = opts(a, input.shape[input.shape.length - 1]!);
     const memShape = a.shape('memory');
     if (!memShape) throw new MemplanError('E_SHAPE', 'transformer_decoder needs memory: [batch, seq, dim]', { path: `${a.path}.memory` });
-    const memory = b.input('memory', memShape, 'float');
+    // A memory from `from: [x, encoder_out]`, or a fresh input of the memory shape.
+    const memory = a.inputs[1] ?? b.input('memory', memShape, 'float');
     let h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path, true));
     h = residual(b, 'cross_attn', h, o, (t) => multiHeadAttention(b, t, memory, o.heads, o.impl, o.p, a.path, true));
-    return residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
+    const out = residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
+    b.hold?.(input);
+    return out;
   },
 };

@@ -15,14 +15,24 @@ export interface BlockArgs {
   get<V>(key: string, fallback: V): V;
   /** Shape attribute (list of numbers/expressions). */
   shape(key: string): number[] | undefined;
-  /** The run's attention implementation (`eager` or `sdpa`) unless the block sets its own. */
-  attention: 'eager' | 'sdpa';
+  /** The run's attention setting: `auto` lets a stock module do what its PyTorch version does; `eager` / `sdpa` force one. */
+  attention: 'auto' | 'eager' | 'sdpa';
+  /** The framework being modelled (stock modules behave differently across versions and devices). */
+  torch: { version: '2' | '1.13'; device: 'cuda' | 'cpu'; runtime: 'pytorch' | 'tfjs' };
   /** Path for errors: `blocks[3]`. */
   path: string;
+  /** Every input in `from:` order (the first is also `build`'s x). */
+  inputs: T[];
+  /** The weight matrix of the block named by `tie:` (shared: one parameter, one gradient), if any. */
+  tied(): T | undefined;
+  /** An inference pass (model.eval() under torch.no_grad()). */
+  inference: boolean;
 }
 
 export interface BlockModule {
   type: string;
+  /** The op family a small op block belongs to: its test module and doc page are per family (default: the type). */
+  family?: string;
   /** One line for `memplan blocks` and the docs. */
   summary: string;
   /** JSON Schema properties of the block's own keys (common keys are added by the schema builder). */
@@ -35,6 +45,8 @@ export interface BlockModule {
   build(b: Builder, x: T | undefined, a: BlockArgs): T;
   /** True when the block needs no input tensor (embedding, tensor, params). */
   source?: boolean;
+  /** A stock module whose forward keeps a Python reference to its input until all repeats return (nn.TransformerEncoder). */
+  holdsInput?: boolean;
 }
 
 /** Schema snippet for a number-or-expression value. */

@@ -3,7 +3,7 @@
  * ../shared/memory-model.md, checked against measurements in bench/torch/. An input is saved only
  * when the gradient of another input needs it (PyTorch saves conditionally on requires_grad).
  */
-import type { DType } from '../graph.js';
+import type { BinaryFn, DType, ReduceFn, UnaryFn } from '../graph.js';
 import { DTYPE_BYTES, numel } from '../graph.js';
 import type { OpRec, TTensor } from '../tracer.js';
 
@@ -30,15 +30,24 @@ export interface DeviceRules {
   meanSavesInput: boolean;
   /** CPU kernels' measured backward temporaries (oneDNN conv: input + output sized; batch norm: input sized). */
   cpuBackwardTemps: boolean;
+  /**
+   * torch 1.13: slice/select backward zero-fills an input-sized tensor and copies into a second one
+   * (measured: one input-sized temporary more than 2.x); 1.13's repeat_interleave keeps its int64 index.
+   */
+  torch113Views: boolean;
 }
 
-export const CUDA_RULES: DeviceRules = { dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, cpuBackwardTemps: false };
+export const CUDA_RULES: DeviceRules = {
+  dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, cpuBackwardTemps: false, torch113Views: false,
+};
 
 /** Rules for a run: CPU tensors where the CPU differs, measured on torch 1.13 (bench/torch/FACTS.md). */
 export function deviceRules(device: 'cuda' | 'cpu', pytorch: '2' | '1.13'): DeviceRules {
   const base: DeviceRules =
-    device === 'cpu' ? { dropoutMask: 'input', checkpointRngBytes: 5056, scaleScalarBytes: 8, meanSavesInput: false, cpuBackwardTemps: true } : { ...CUDA_RULES };
-  return { ...base, meanSavesInput: pytorch === '1.13' };
+    device === 'cpu'
+      ? { dropoutMask: 'input', checkpointRngBytes: 5056, scaleScalarBytes: 8, meanSavesInput: false, cpuBackwardTemps: true, torch113Views: false }
+      : { ...CUDA_RULES };
+  return { ...base, meanSavesInput: pytorch === '1.13', torch113Views: pytorch === '1.13' };
 }
 
 /** The dtype of a dropout mask for an input of dtype `x`. */
@@ -131,10 +140,90 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       const life = op.attrs.lifetime;
       return life === 'saved' || life === 'loss' ? { keep: [out], extras: [] } : NONE;
     }
+    case 'unary':
+      return unarySaved(op.attrs.fn as UnaryFn, a!, out);
+    case 'binary': {
+      const fn = op.attrs.fn as BinaryFn;
+      if (fn === 'sub') return NONE;
+      if (fn === 'div') return { keep: g(b) ? [a!, b!] : g(a) ? [b!] : [], extras: [] };
+      return { keep: [a!, b!], extras: [] }; // maximum / minimum compare both operands
+    }
+    case 'where':
+      return { keep: [a!], extras: [] }; // the condition
+    case 'masked_fill':
+      return { keep: [b!], extras: [] }; // the mask
+    case 'reduce': {
+      const fn = op.attrs.fn as ReduceFn;
+      if (fn === 'sum') return NONE;
+      if (fn === 'mean') return dev.meanSavesInput ? { keep: [a!], extras: [] } : NONE;
+      if (fn === 'max' || fn === 'min') return { keep: [], extras: [{ name: 'indices', shape: [...out.shape], dtype: 'i64' }] };
+      return { keep: [a!, out], extras: [] }; // amax / amin / logsumexp: input and result
+    }
+    case 'log_softmax':
+      return { keep: [out], extras: [] };
+    case 'index_select':
+    case 'scatter_add_axis':
+      return { keep: [op.inputs[op.inputs.length - 2 + (op.kind === 'index_select' ? 1 : 0)]!], extras: [] }; // the index
+    case 'gather':
+      // gather_backward(grad, self, dim, index): the input itself is saved (measured on 1.13 and 2.13).
+      return { keep: [a!, b!], extras: [] };
+    case 'index_add': {
+      // Saves the index and the source (measured on 1.13 and 2.13: the source's size is read from it).
+      const n = op.inputs.length;
+      return { keep: [op.inputs[n - 2]!, op.inputs[n - 1]!], extras: [] };
+    }
+    case 'repeat_interleave':
+      return dev.torch113Views ? { keep: [], extras: [{ name: 'index', shape: [a!.shape[op.attrs.axis as number] ?? 1], dtype: 'i64' }] } : NONE;
     default:
-      // cast, add, reshape, transpose, concat (and scale, mean_axis on CUDA / 2.x): backward needs no tensor.
+      // cast, add, reshape, transpose, concat, slice, expand, tile, contiguous (and scale, mean_axis on
+      // CUDA / 2.x): backward needs no tensor.
       return NONE;
   }
+}
+
+function unarySaved(fn: UnaryFn, a: TTensor, out: TTensor): SavedSpec {
+  switch (fn) {
+    case 'exp':
+    case 'sqrt':
+    case 'rsqrt':
+    case 'reciprocal':
+      return { keep: [out], extras: [] };
+    case 'neg':
+    case 'add_scalar':
+      return NONE;
+    default:
+      // log, log1p, abs, clamp, softplus, pow, square: the input
+      return { keep: [a], extras: [] };
+  }
+}
+
+/**
+ * Input-sized temporaries of an elementwise function's backward, measured (bench/torch/ops_graph.py,
+ * identical on 1.13 and 2.13): sqrt's `2 * result`, rsqrt's and pow's two-step products, abs's sign;
+ * clamp builds one bool mask per bound (1 B per element each).
+ */
+function unaryBackwardTemp(fn: UnaryFn, attrs: Readonly<Record<string, unknown>>, x: TTensor): number {
+  const n = numel(x.shape);
+  const b = n * DTYPE_BYTES[x.dtype];
+  switch (fn) {
+    case 'log1p':
+    case 'sqrt':
+    case 'abs':
+      return b;
+    case 'rsqrt':
+    case 'pow':
+    case 'square':
+    case 'reciprocal':
+      return 2 * b;
+    case 'clamp':
+      return n * ((attrs.min !== undefined ? 1 : 0) + (attrs.max !== undefined ? 1 : 0));
+    default:
+      return 0;
+  }
+}
+
+function broadcasted(t: TTensor | undefined, out: TTensor): boolean {
+  return !!t && numel(t.shape) !== numel(out.shape);
 }
 
 /** Bytes an op's backward allocates beyond the gradients of its inputs (workspace, recomputed masks). */
@@ -149,7 +238,48 @@ export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): n
       return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) + bytes(op.output) + 7328 : 0;
     case 'batch_norm':
       return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) : 0;
+    case 'unary':
+      return unaryBackwardTemp(op.attrs.fn as UnaryFn, op.attrs, op.inputs[0]!);
+    case 'binary':
+    case 'mul':
+      return binaryBackwardTemp(op);
+    case 'reduce': {
+      const fn = op.attrs.fn as ReduceFn;
+      const x = op.inputs[0]!;
+      // amax: an equality mask (bool), a count, the expanded gradient divided by it: measured I + N + 3 O.
+      if (fn === 'amax' || fn === 'amin') return bytes(x) + numel(x.shape) + 3 * bytes(op.output);
+      // logsumexp: (x - result).exp() and its product with the gradient, both input-sized.
+      if (fn === 'logsumexp') return 2 * bytes(x);
+      return 0;
+    }
+    case 'slice':
+      return dev.torch113Views ? bytes(op.inputs[0]!) : 0;
     default:
       return 0;
   }
+}
+
+/**
+ * Broadcast binary ops (measured, bench/torch/ops_graph.py): an operand's gradient is computed at the
+ * output's size and then summed down, so each broadcast operand that needs a gradient costs one
+ * output-sized temporary (mul, div, sub's negated side); add and sub's first operand sum directly.
+ * div's other-side gradient, -grad * a / b / b, takes two output-sized temporaries; maximum/minimum
+ * build comparison masks (1.5x the output at fp32).
+ */
+function binaryBackwardTemp(op: OpRec): number {
+  const [a, b] = op.inputs as [TTensor, TTensor];
+  const out = op.output;
+  const ob = numel(out.shape) * DTYPE_BYTES[out.dtype];
+  const fn = op.kind === 'mul' ? 'mul' : (op.attrs.fn as BinaryFn);
+  let t = 0;
+  if (fn === 'mul' || fn === 'div') {
+    if (g(a) && broadcasted(a, out)) t += ob;
+    if (g(b) && broadcasted(b, out)) t += ob;
+    if (fn === 'div' && g(b)) t += 2 * ob;
+  } else if (fn === 'sub') {
+    if (g(b) && broadcasted(b, out)) t += ob;
+  } else {
+    t += ob + numel(out.shape) * 2;
+  }
+  return t;
 }

@@ -11,7 +11,7 @@
  * and the step timeline.
  */
 import { numel, DTYPE_BYTES } from '../graph.js';
-import { bytesOf, storageOf, type OpRec, type Trace, type TTensor } from '../tracer.js';
+import { bytesOf, storageOf, trainableParams, type OpRec, type Trace, type TTensor } from '../tracer.js';
 import { maskDtype, pytorchBackwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
 
 export interface ActivationPeak {
@@ -102,6 +102,9 @@ interface Plan {
   segInputs: Map<number, Storage[]>;
   segFirst: Map<number, number>;
   segLast: Map<number, number>;
+  /** First and last op of a segment that backward visits: where it recomputes and where it lets go of its inputs. */
+  segBwdFirst: Map<number, number>;
+  segBwdLast: Map<number, number>;
   /** Autocast weight-cache copies (alive until forward ends unless an op saved them). */
   cached: Set<Storage>;
 }
@@ -173,9 +176,18 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
     }
     segInputs.set(seg, ins);
   }
+  const segBwdFirst = new Map<number, number>();
+  const segBwdLast = new Map<number, number>();
+  for (const op of ops) {
+    if (op.segment === undefined || !visitedInBackward(op)) continue;
+    if (!segBwdFirst.has(op.segment)) segBwdFirst.set(op.segment, op.index);
+    segBwdLast.set(op.segment, op.index);
+  }
+  // A segment nothing in backward visits (no input or parameter needs grad) keeps nothing.
+  for (const seg of [...segInputs.keys()]) if (!segBwdFirst.has(seg)) segInputs.delete(seg);
   const cached = new Set<Storage>();
   for (const op of ops) if (op.kind === 'cast' && op.attrs.weightCache) cached.add(get(op.output));
-  return { ops, trace, dev, get, savedOf, extrasOf, extraItems, segInputs, segFirst, segLast, cached };
+  return { ops, trace, dev, get, savedOf, extrasOf, extraItems, segInputs, segFirst, segLast, segBwdFirst, segBwdLast, cached };
 }
 
 /** The bytes alive during micro-batch 1, by kind, and the two peaks it produces. */
@@ -213,7 +225,7 @@ class Liveness {
     this.lossByBlock = new Array<number>(blocks).fill(0);
     this.first = emptyPeak(blocks);
     this.later = emptyPeak(blocks);
-    this.allParamGrads = p.trace.params.filter((t) => t.requiresGrad).reduce((a, t) => a + bytesOf(t), 0);
+    this.allParamGrads = trainableParams(p.trace).reduce((a, t) => a + bytesOf(t), 0);
     this.events = events ? [] : undefined;
     this.nextId = p.trace.tensors.length;
   }
@@ -320,6 +332,14 @@ class Liveness {
 
   /** An activation's gradient: a new buffer, or (second consumer) a temporary summed into the first. Returns temp bytes. */
   actGrad(s: Storage): number {
+    if (this.gradAlloc.has(s) && this.viewGradOf.has(s)) {
+      // The first gradient is another tensor's (add passed its output gradient through): the sum needs a buffer of its own.
+      this.unlinkView(s);
+      this.live += s.bytes;
+      this.gradLive += s.bytes;
+      this.emit('alloc', this.gradId(s), s.bytes, 'grad');
+      return s.bytes;
+    }
     if (this.gradAlloc.has(s)) return this.gradBytes(s);
     this.gradAlloc.add(s);
     this.live += this.gradBytes(s);
@@ -341,14 +361,17 @@ class Liveness {
     this.live -= b;
     this.gradLive -= b;
     this.emit('free', this.gradId(g), b, 'grad');
+    this.unlinkView(g);
+  }
+
+  /** g no longer borrows its base's gradient; the base goes with its last borrower (its producer already ran backward). */
+  private unlinkView(g: Storage): void {
     const base = this.viewGradOf.get(g);
-    if (base) {
-      this.viewGradOf.delete(g);
-      const left = (this.viewGradCount.get(base) ?? 1) - 1;
-      this.viewGradCount.set(base, left);
-      // the base's own producer already ran its backward (cat): release it with its last view
-      if (left <= 0 && this.gradAlloc.has(base)) this.releaseGrad(base);
-    }
+    if (!base) return;
+    this.viewGradOf.delete(g);
+    const left = (this.viewGradCount.get(base) ?? 1) - 1;
+    this.viewGradCount.set(base, left);
+    if (left <= 0 && this.gradAlloc.has(base)) this.releaseGrad(base);
   }
 
   /** Records the peaks with `transient` extra bytes alive now (and `laterTemp` more in a later micro-batch). */
@@ -429,13 +452,14 @@ function backwardPass(st: Liveness, pendingSavers: Map<Storage, number>, savedIt
   let recomputePending = new Map<Storage, number>();
   for (let i = p.ops.length - 1; i >= 0; i--) {
     const op = p.ops[i]!;
-    if (op.noGrad || !op.output.requiresGrad) continue;
+    if (!visitedInBackward(op)) continue;
     const seg = op.segment !== undefined && p.segInputs.has(op.segment);
-    if (seg && p.segLast.get(op.segment!) === i) {
+    if (seg && p.segBwdLast.get(op.segment!) === i) {
       const first = p.segFirst.get(op.segment!)!;
+      const last = p.segLast.get(op.segment!)!;
       recomputePending = new Map();
-      for (let j = first; j <= i; j++) for (const s of p.savedOf[j]!) recomputePending.set(s, (recomputePending.get(s) ?? 0) + 1);
-      forwardPass(st, first, i, 'recompute', () => true, recomputePending, savedItems);
+      for (let j = first; j <= last; j++) for (const s of p.savedOf[j]!) recomputePending.set(s, (recomputePending.get(s) ?? 0) + 1);
+      forwardPass(st, first, last, 'recompute', () => true, recomputePending, savedItems);
     }
     st.phase = seg ? 'recompute' : 'backward';
     st.at = i;
@@ -457,19 +481,45 @@ function inputGrads(st: Liveness, op: OpRec): { temp: number; laterTemp: number 
     const s = p.get(t);
     // A view's gradient is a view of its base's gradient: nothing new, and not a second consumer.
     if (op.output.alias && s === outS) continue;
+    const passes = op.kind === 'concat' || passesGradient(op, t);
+    // The consumer of an expand() view makes a gradient of the view's full size before ExpandBackward
+    // sums it down (unless it hands on its own output gradient, which already exists).
+    if (t.expanded && !passes) temp += numel(t.shape) * DTYPE_BYTES[t.dtype];
     if (s.isParam) {
       st.paramGrad(s);
       laterTemp += s.bytes; // accumulate into an existing .grad: the new gradient is a temporary
       continue;
     }
     if (s.isInput) continue;
-    if (op.kind === 'concat' && !st.gradAlloc.has(s) && st.gradAlloc.has(outS)) {
+    if (passes && !st.gradAlloc.has(s) && st.gradAlloc.has(outS)) {
       st.viewGrad(s, outS);
       continue;
     }
     temp += st.actGrad(s);
   }
   return { temp, laterTemp };
+}
+
+/**
+ * Ops whose backward hands `t` the output's gradient itself (no new tensor, measured): add (and
+ * `x + scalar`) for an operand of the output's shape, sub's first operand, and the target tensor of
+ * index_add / scatter_add. cat's narrow views are handled alongside.
+ */
+function passesGradient(op: OpRec, t: TTensor): boolean {
+  const same = numel(t.shape) === numel(op.output.shape);
+  switch (op.kind) {
+    case 'add':
+      return same;
+    case 'unary':
+      return op.attrs.fn === 'add_scalar';
+    case 'binary':
+      return op.attrs.fn === 'sub' && t === op.inputs[0] && same;
+    case 'index_add':
+    case 'scatter_add_axis':
+      return !!op.attrs.base && t === op.inputs[0];
+    default:
+      return false;
+  }
 }
 
 /** Done with an op in backward: its output's gradient, its saved tensors and extras, a segment's inputs. */
@@ -486,8 +536,8 @@ function releaseAfter(st: Liveness, op: OpRec, seg: boolean, pend: Map<Storage, 
       if (left <= 0) st.free(s);
     }
   }
-  if (seg && p.segFirst.get(op.segment!) === i) {
-    st.rng(op, -1);
+  if (seg && p.segBwdFirst.get(op.segment!) === i) {
+    st.rng(p.ops[p.segFirst.get(op.segment!)!]!, -1);
     for (const s of p.segInputs.get(op.segment!)!) {
       const left = (pendingSavers.get(s) ?? 1) - 1;
       pendingSavers.set(s, left);
@@ -497,6 +547,11 @@ function releaseAfter(st: Liveness, op: OpRec, seg: boolean, pend: Map<Storage, 
   if (op.output === p.trace.loss) st.free(outS);
   // A recompute leaves unsaved intermediates only until their consumers ran backward.
   if (seg && outS.producer === i && !st.liveSaved.has(outS)) st.free(outS);
+}
+
+/** Backward runs an op when it recorded a graph: not under no_grad, and its output requires grad. */
+function visitedInBackward(op: OpRec): boolean {
+  return !op.noGrad && op.output.requiresGrad;
 }
 
 function inSegment(p: Plan, op: OpRec): boolean {

@@ -55,7 +55,14 @@ const LN_EPS = 1e-5;
 export const GELU_SIGMOID = 1.702;
 
 /** Memplan ops the tfjs runtime cannot represent, with why. */
+/** The graph language's op families (unary, binary, reductions, indexing...) the tfjs runtime does not model yet. */
+const GRAPH_OPS = new Set<OpKind>([
+  'unary', 'binary', 'where', 'masked_fill', 'reduce', 'log_softmax', 'slice', 'index_select', 'gather', 'index_add',
+  'scatter_add_axis', 'expand', 'tile', 'repeat_interleave', 'contiguous', 'detach', 'hold',
+]);
+
 export function tfjsUnsupported(kind: OpKind, rank?: number, dtype?: string): string | undefined {
+  if (GRAPH_OPS.has(kind)) return `the ${kind.replace(/_/g, ' ')} op is not modelled by the tfjs runtime (the probe covers the layer blocks only)`;
   if (kind === 'sdpa') return 'fused attention (sdpa) has no TensorFlow.js equivalent; use attention: eager';
   if (kind === 'cast') return 'reduced precision cannot be represented: tfjs holds float32, int32 and bool only';
   if ((kind === 'conv' || kind === 'pool') && rank !== undefined && rank !== 3 && rank !== 4) {
@@ -89,7 +96,7 @@ export function lowerOp<X>(
       const xs = o.shape(x);
       const inF = xs[xs.length - 1]!;
       const flat = xs.length > 2;
-      let y = o.matMul(flat ? o.reshape(x, [numel(xs) / inF, inF]) : x, a(1), false, false);
+      let y = o.matMul(flat ? o.reshape(x, [numel(xs) / inF, inF]) : x, a(1), false, !!attrs.wT);
       if (attrs.bias) y = o.add(y, a(2));
       return flat ? o.reshape(y, [...outShape]) : y;
     }

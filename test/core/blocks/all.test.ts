@@ -7,15 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BLOCKS } from '../../../src/core/blocks/index.js';
+import { BLOCKS, familyOf } from '../../../src/core/blocks/index.js';
 import * as helpers from '../helpers.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const modules = readdirSync(here).filter((f) => f.endsWith('.js') && !f.endsWith('.test.js'));
 
-test('every registered block type has its test module', () => {
+test('every registered block family has its test module', () => {
   const have = new Set(modules.map((f) => f.replace(/\.js$/, '')));
-  for (const type of BLOCKS.keys()) assert.ok(have.has(type), `test/core/blocks/${type}.ts is missing`);
+  for (const m of BLOCKS.values()) assert.ok(have.has(familyOf(m)), `test/core/blocks/${familyOf(m)}.ts is missing (block ${m.type})`);
 });
 
 for (const f of modules) {

@@ -58,10 +58,19 @@ export default function register(h: typeof Helpers): void {
     assert.throws(() => est(chunked({ dim: 'nope', size: 2 }), { batch_size: 2 }), { code: 'E_UNDECLARED_SYMBOL' });
   });
 
-  test('a frozen block saves nothing and has no gradients or optimizer state', () => {
+  test('a frozen block has no gradients or optimizer state, but still saves what passing the gradient on needs', () => {
     const Ppre = 16 * 16 + 16, Pmlp = 16 * 64 + 64 + 64 * 16 + 16;
     const e = est(model([pre([4, 10, 16]), mlp({ frozen: true })]), { optimizer: 'adamw' });
-    assert.equal(e.forward_saved, 0);
+    // pre trains, so the gradient must flow back through the frozen mlp: its GELU keeps its input
+    // (dGELU/dx needs it); its linears keep only their weights (dX = dY W), which are parameters.
+    assert.equal(e.forward_saved, H * 4);
+    assert.ok(e.notes.some((n) => /frozen .*still saves its activations/.test(n)));
+    // Under torch.no_grad() (no_grad: true) the mlp saves nothing; a trainable head after it keeps its
+    // input for dW. Neither pre nor the mlp gets a gradient (the graph starts after the no_grad part):
+    // only the head's parameters count as trainable (gradients, optimizer state).
+    const ng = est(model([pre([4, 10, 16]), mlp({ no_grad: true }), { type: 'linear', out: 4 }]), { optimizer: 'adamw' });
+    assert.equal(ng.forward_saved, X * 4);
+    assert.deepEqual(ng.params, { total: Ppre + Pmlp + 16 * 4 + 4, trainable: 16 * 4 + 4, frozen: Ppre + Pmlp });
     assert.deepEqual(e.params, { total: Ppre + Pmlp, trainable: Ppre, frozen: Pmlp });
     assert.equal(comp(e, 'weights'), (Ppre + Pmlp) * 4);
     const opt = e.phases.find((p) => p.phase === 'optimizer step' && p.step === 'steady')!;

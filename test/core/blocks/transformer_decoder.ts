@@ -21,8 +21,14 @@ export default function register(h: typeof Helpers): void {
     // is the batch), q, k, probs, v, context.
     const cross = X * 4 + Y * 4 + X * 4 + Y * 4 + B * H * T * M * 4 + Y * 4 + X * 4;
     const ffn = X * 4 + B * T * F * 4; // fc1 input, relu output (= fc2 input)
-    const e = est(m);
+    // Eager attention (PyTorch 1.x; PyTorch 2 fuses it, as attention: sdpa).
+    const e = est(m, { attention: 'eager' });
     assert.equal(e.forward_saved, self + norm + cross + norm + ffn + norm);
+    assert.equal(est(m, { pytorch: '1.13' }).forward_saved, e.forward_saved);
+    // PyTorch 2 (default): sdpa keeps q, k, v, the output and a logsumexp; no s x s probabilities.
+    const sdpaSelf = X * 4 + 3 * X * 4 + X * 4 + B * H * T * 4;
+    const sdpaCross = X * 4 + Y * 4 + X * 4 + 2 * Y * 4 + X * 4 + B * H * T * 4;
+    assert.equal(est(m).forward_saved, sdpaSelf + norm + sdpaCross + norm + ffn + norm);
     // The memory is part of the input batch: pre's input, the memory.
     assert.equal(comp(e, 'input_batch'), X * 4 + Y * 4);
   });

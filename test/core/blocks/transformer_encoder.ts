@@ -37,9 +37,10 @@ export default function register(h: typeof Helpers): void {
     return attn + res1 + ffn + res2;
   }
 
-  test('post-norm (PyTorch default), fp32 and bf16-mixed, by hand', () => {
+  test('post-norm (PyTorch default), eager attention (PyTorch 1.x), fp32 and bf16-mixed, by hand', () => {
     const m = model([pre([B, S, D]), { type: 'transformer_encoder', heads: H, ffn_dim: F, dropout: 0.1 }]);
-    const s = saved(m);
+    const s = saved(m, { attention: 'eager' });
+    assert.deepEqual(saved(m, { pytorch: '1.13' }), s);
     assert.equal(s.fp32, postNormFp32());
     assert.equal(s.fp32, 4_312_800);
     const bf16 =
@@ -67,18 +68,35 @@ export default function register(h: typeof Helpers): void {
     const attn = X * 4 + 2 * X * 4 + P * 4 + P * 1 + P * 4 + X * 4 + X * 4; // first term: norm1 output
     const norm2 = X * 4 + 2 * ROWS * 4;
     const ffn = X * 4 + HID * 4 + HID * 1 + HID * 4;
-    assert.equal(saved(m).fp32, norm1 + attn + X * 1 + norm2 + ffn + X * 1);
+    assert.equal(saved(m, { attention: 'eager' }).fp32, norm1 + attn + X * 1 + norm2 + ffn + X * 1);
   });
 
   test('repeat multiplies parameters and saved bytes; sdpa drops the s x s tensors', () => {
     const one = model([pre([B, S, D]), { type: 'transformer_encoder', heads: H }]);
     const three = model([pre([B, S, D]), { type: 'transformer_encoder', heads: H, repeat: 3 }]);
     assert.equal(paramsOf(three, 1), 3 * paramsOf(one, 1));
-    assert.equal(est(three).forward_saved, 3 * postNormFp32());
+    assert.equal(est(three, { attention: 'eager' }).forward_saved, 3 * postNormFp32());
     const sdpa = model([pre([B, S, D]), { type: 'transformer_encoder', heads: H, attention: 'sdpa' }]);
     // sdpa: q, k, v, output, logsumexp replace q, k, probs, mask, dropped probs, v, context (the output is the context).
     const attn = X * 4 + 3 * X * 4 + X * 4 + B * H * S * 4;
     const rest = postNormFp32() - (X * 4 + 2 * X * 4 + P * 4 + P * 1 + P * 4 + X * 4 + X * 4);
     assert.equal(est(sdpa).forward_saved, attn + rest);
+    // PyTorch 2 on CUDA: the stock layer's nn.MultiheadAttention(need_weights=False) calls
+    // scaled_dot_product_attention, a fused kernel: the default is what attention: sdpa gives.
+    assert.equal(est(one).forward_saved, attn + rest);
+  });
+
+  test('PyTorch 2 on the CPU: fused sdpa without attention dropout, the math fallback with it', () => {
+    const layer = (dropout: number) => model([pre([B, S, D]), { type: 'transformer_encoder', heads: H, dropout }]);
+    const cpu = { device: 'cpu' };
+    // Dropout 0.1 in training: at::_scaled_dot_product_attention_math scales q and k into two new
+    // tensors that its matmul keeps (q, k, v stay alive too: they are slices of one in_proj output),
+    // and each `x * scalar` keeps an 8-byte double on the CPU (eager scales the scores once).
+    const eager = est(layer(0.1), { ...cpu, attention: 'eager' }).forward_saved;
+    assert.equal(est(layer(0.1), cpu).forward_saved, eager + 2 * X * 4 + (2 - 1) * 8);
+    // No dropout: the fused CPU flash kernel, as attention: sdpa.
+    assert.equal(est(layer(0), cpu).forward_saved, est(layer(0), { ...cpu, attention: 'sdpa' }).forward_saved);
+    // PyTorch 1.13 runs nn.MultiheadAttention eagerly.
+    assert.equal(est(layer(0.1), { ...cpu, pytorch: '1.13' }).forward_saved, eager);
   });
 }
