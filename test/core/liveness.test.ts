@@ -105,6 +105,19 @@ test('linear -> gelu -> linear -> cross_entropy: saved input of gelu, log_softma
   assert.equal(s.first.bytes + s.first.paramGrads, 1608);
 });
 
+test('cross_entropy over 1,000 classes: its backward (log_softmax + loss + dz + the softmax it materialises) is the peak', () => {
+  const t = new Tracer('fp32');
+  const z = t.linear(t.input('x', [4, 1]), t.param('w', [1, 1000], { matmul: true }));
+  t.loss('cross_entropy', z, 1000);
+  const s = simulatePytorch(t.trace, CUDA_RULES, 1);
+  const Zk = 4 * 1000 * F; // logits, log_softmax, dz, the softmax: 16,000 B each
+  // Forward: z; cross_entropy adds the loss and its saved log_softmax, then z is dead: saved = log_softmax.
+  assert.equal(s.savedTotal, Zk);
+  // Backward of cross_entropy: log_softmax + loss + dz + softmax temporary = 48,004 B; the linear's backward
+  // after it holds dz + dW [1, 1000] = 20,000 B.
+  assert.deepEqual(peakOf(s.first), { bytes: 3 * Zk + 4, paramGrads: 0, phase: 'backward', saved: Zk, grads: Zk, transient: Zk + 4 });
+});
+
 // ---- 3. the same net with frozen linears: no backward, every tensor freed at its last use -------------------
 const frozen = model([
   { type: 'linear', input: [4, 8], out: 16, frozen: true },
