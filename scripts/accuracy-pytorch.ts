@@ -233,3 +233,9 @@ export function storedMeasurement(json: string): Measurement {
   const d = JSON.parse(json) as { torch: string; device: string; threads: number; measured: MeasuredCase[] };
   return { torch: d.torch, device: d.device, threads: d.threads, cases: d.measured };
 }
+
+/** A `--measured` file: validate.py's own output, or a committed page's .json (its stored measurement). */
+export function readMeasurement(json: string): Measurement {
+  const d = JSON.parse(json) as Partial<Measurement> & { measured?: unknown };
+  return d.measured ? storedMeasurement(json) : (d as Measurement);
+}

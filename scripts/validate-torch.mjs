@@ -9,10 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { accuracyPytorch, CASE_TARGET_PCT } from '../dist/scripts/accuracy-pytorch.js';
+import { accuracyPytorch, CASE_TARGET_PCT, readMeasurement } from '../dist/scripts/accuracy-pytorch.js';
 
 const root = resolve(import.meta.dirname, '..');
-// --device cpu|cuda, --measured FILE (reuse an earlier validate.py output instead of running PyTorch), configs.
+// --device cpu|cuda, --measured FILE (reuse an earlier validate.py output, or a committed docs/accuracy-pytorch*.json,
+// instead of running PyTorch: after editing bench/torch/ACCURACY_head.md or the estimator), configs.
 const opts = { device: 'cpu', measured: undefined };
 const files = [];
 const argv = process.argv.slice(2);
@@ -29,7 +30,7 @@ if (!out) {
   out = join(mkdtempSync(join(tmpdir(), 'memplan-torch-')), 'measured.json');
   execFileSync(python, [join(root, 'bench/torch/validate.py'), '--device', opts.device, '--out', out, ...configs], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
-const r = accuracyPytorch(JSON.parse(readFileSync(out, 'utf8')));
+const r = accuracyPytorch(readMeasurement(readFileSync(out, 'utf8')));
 writeFileSync(join(root, 'docs', `${r.docName}.md`), r.md);
 writeFileSync(join(root, 'docs', `${r.docName}.json`), r.json);
 console.log(`validate:torch: ${r.rows.length} cases, median |error| ${r.median.toFixed(2)}%, max ${r.max.toFixed(2)}% -> docs/${r.docName}.md`);
