@@ -1,7 +1,7 @@
 /**
  * Loads the shipped seed models' run configs and estimates them through the library API, for
- * scripts/seeds-doc.ts (which writes docs/seeds.md) and test/seeds (which checks the models and that
- * the page is current). File reading lives here, never in the pure core.
+ * scripts/seeds-doc.ts (which writes docs/seeds.md), test/seeds (which checks the models) and
+ * test/docs (which checks the page is current). File reading lives here, never in the pure core.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,18 +1,19 @@
 #!/usr/bin/env node
 // Holds memplan's PyTorch estimates to real PyTorch: runs bench/torch/validate.py (needs PyTorch, e.g.
 // Debian's `apt-get install python3-torch python3-yaml`, used as /usr/bin/python3 unless $PYTHON is set)
-// on every run config in bench/torch/cases/, estimates the same configs with memplan's library API,
-// and writes docs/accuracy-pytorch.md (+ .json). Not part of `npm test`: CI has no PyTorch.
-// usage: npm run validate:torch [-- --device cuda] [-- CONFIG.yaml ...]
+// on every run config in bench/torch/cases/, and writes docs/accuracy-pytorch.md (+ .json) through
+// accuracyPytorch() (scripts/accuracy-pytorch.ts), the function test/docs/accuracy-pytorch.test.ts calls
+// on the committed .json's measurement. Not part of `npm test`: CI has no PyTorch.
+// usage: npm run validate:torch [-- --device cuda] [-- --measured FILE] [-- CONFIG.yaml ...]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { estimate } from '../dist/src/index.js';
-import { loadConfig } from '../dist/src/cli/load.js';
+import { join, resolve } from 'node:path';
+import { accuracyPytorch, CASE_TARGET_PCT, readMeasurement } from '../dist/scripts/accuracy-pytorch.js';
 
 const root = resolve(import.meta.dirname, '..');
-// --device cpu|cuda, --measured FILE (reuse an earlier validate.py output instead of running PyTorch), configs.
+// --device cpu|cuda, --measured FILE (reuse an earlier validate.py output, or a committed docs/accuracy-pytorch*.json,
+// instead of running PyTorch: after editing bench/torch/ACCURACY_head.md or the estimator), configs.
 const opts = { device: 'cpu', measured: undefined };
 const files = [];
 const argv = process.argv.slice(2);
@@ -20,96 +21,18 @@ for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--device' || argv[i] === '--measured') opts[argv[i].slice(2)] = argv[++i];
   else files.push(argv[i]);
 }
-const device = opts.device;
 const casesDir = join(root, 'bench/torch/cases');
-const configs = (files.length ? files.map((f) => resolve(f)) : readdirSync(casesDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(casesDir, f)));
+const configs = files.length ? files.map((f) => resolve(f)) : readdirSync(casesDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(casesDir, f));
 const python = process.env.PYTHON ?? '/usr/bin/python3';
 
 let out = opts.measured;
 if (!out) {
   out = join(mkdtempSync(join(tmpdir(), 'memplan-torch-')), 'measured.json');
-  execFileSync(python, [join(root, 'bench/torch/validate.py'), '--device', device, '--out', out, ...configs], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(python, [join(root, 'bench/torch/validate.py'), '--device', opts.device, '--out', out, ...configs], { stdio: ['ignore', 'inherit', 'inherit'] });
 }
-const measured = JSON.parse(readFileSync(out, 'utf8'));
-
-const QUANTITIES = [
-  ['forward_saved', 'forward_saved', 'forward_saved'],
-  ['step 1 peak', 'step1_peak', 'step1_allocated'],
-  ['step 2 peak', 'step2_peak', 'steady_allocated'],
-];
-const rows = [];
-const errors = [];
-for (const m of measured.cases) {
-  const name = relative(casesDir, m.config).replace(/\.yaml$/, '');
-  if (m.error) {
-    rows.push({ name, error: m.error });
-    continue;
-  }
-  const cfg = loadConfig(m.config);
-  // Estimate for the device and PyTorch version that were measured.
-  const run = { ...cfg.run, device: measured.device === 'cuda' ? 'cuda' : 'cpu', pytorch: measured.torch.startsWith('1.') ? '1.13' : '2' };
-  const est = estimate(cfg.model, run);
-  const row = { name, model: cfg.model.name, quantities: {} };
-  // The PyTorch model must be the model memplan traced: same parameter counts.
-  if (m.params !== est.params.total || m.trainable !== est.params.trainable) {
-    row.param_mismatch = `torch ${m.params} (${m.trainable} trainable) vs memplan ${est.params.total} (${est.params.trainable})`;
-  }
-  for (const [label, mk, ek] of QUANTITIES) {
-    const predicted = est[ek];
-    const meas = m[mk];
-    const err = meas === 0 ? (predicted === 0 ? 0 : 100) : ((predicted - meas) / meas) * 100;
-    row.quantities[label] = { predicted, measured: meas, error_pct: err };
-    errors.push(Math.abs(err));
-  }
-  if (measured.device === 'cuda') {
-    const s = m.steps[m.steps.length - 1];
-    row.cuda = { reserved_predicted: est.reserved, reserved_measured: s.max_reserved, device_used: s.device_used, device_name: s.device_name };
-  }
-  // The same case under PyTorch 2.x rules (the default): shows what the version key changes.
-  if (run.pytorch === '1.13') {
-    const e2 = estimate(cfg.model, { ...run, pytorch: '2' });
-    row.v2 = { forward_saved: e2.forward_saved, step1: e2.step1_allocated, step2: e2.steady_allocated };
-  }
-  rows.push(row);
-}
-errors.sort((a, b) => a - b);
-const median = errors.length ? (errors.length % 2 ? errors[(errors.length - 1) / 2] : (errors[errors.length / 2 - 1] + errors[errors.length / 2]) / 2) : 0;
-const max = errors.length ? errors[errors.length - 1] : 0;
-const failed = rows.filter((r) => r.error || r.param_mismatch || Object.values(r.quantities).some((q) => Math.abs(q.error_pct) > 5));
-
-const fmt = (b) => b.toLocaleString('en-US');
-const pct = (e) => `${e >= 0 ? '+' : ''}${e.toFixed(2)}%`;
-const head = readFileSync(join(root, 'bench/torch/ACCURACY_head.md'), 'utf8');
-let md = head.trimEnd() + '\n\n';
-md += `## Results (generated by \`npm run validate:torch\`; torch ${measured.torch}, device ${measured.device}, ${measured.threads} thread)\n\n`;
-md += `Error = (predicted - measured) / measured. ${rows.length} cases, ${errors.length} quantities: **median |error| ${median.toFixed(2)}%, max |error| ${max.toFixed(2)}%**`;
-md += ` (target: every case within 5%, median within 2%: ${failed.length === 0 && median <= 2 ? 'met' : 'NOT met'}).\n\n`;
-md += '| case | quantity | predicted (B) | measured (B) | error |\n|---|---|---:|---:|---:|\n';
-for (const r of rows) {
-  if (r.error) {
-    md += `| ${r.name} | - | - | - | ${r.error} |\n`;
-    continue;
-  }
-  for (const [label, q] of Object.entries(r.quantities)) md += `| ${r.name} | ${label} | ${fmt(q.predicted)} | ${fmt(q.measured)} | ${pct(q.error_pct)} |\n`;
-}
-const v2rows = rows.filter((r) => r.v2 && (r.v2.forward_saved !== r.quantities.forward_saved.predicted || r.v2.step2 !== r.quantities['step 2 peak'].predicted));
-if (v2rows.length) {
-  md += '\n### The same cases predicted with PyTorch 2.x rules (`pytorch: "2"`, the default)\n\n';
-  md += 'Evidence for the `pytorch: "1.13"` rules: error against the torch 1.13 measurement when they are off.\n\n';
-  md += '| case | forward_saved 2.x rules | error | step 2 peak 2.x rules | error |\n|---|---:|---:|---:|---:|\n';
-  for (const r of v2rows) {
-    const fs = r.quantities.forward_saved.measured;
-    const s2 = r.quantities['step 2 peak'].measured;
-    md += `| ${r.name} | ${fmt(r.v2.forward_saved)} | ${pct(((r.v2.forward_saved - fs) / fs) * 100)} | ${fmt(r.v2.step2)} | ${pct(((r.v2.step2 - s2) / s2) * 100)} |\n`;
-  }
-}
-if (measured.device === 'cuda') {
-  md += '\n### CUDA allocator and device totals\n\n| case | reserved predicted | max reserved measured | device used (total - free) | GPU |\n|---|---:|---:|---:|---|\n';
-  for (const r of rows) if (r.cuda) md += `| ${r.name} | ${fmt(r.cuda.reserved_predicted)} | ${fmt(r.cuda.reserved_measured)} | ${fmt(r.cuda.device_used)} | ${r.cuda.device_name} |\n`;
-}
-const docName = measured.device === 'cuda' ? 'accuracy-pytorch-cuda' : 'accuracy-pytorch';
-writeFileSync(join(root, 'docs', `${docName}.md`), md);
-writeFileSync(join(root, 'docs', `${docName}.json`), JSON.stringify({ torch: measured.torch, device: measured.device, median_abs_error_pct: median, max_abs_error_pct: max, rows, measured: measured.cases.map((c) => ({ ...c, config: relative(root, c.config) })) }, null, 1) + '\n');
-console.log(`validate:torch: ${rows.length} cases, median |error| ${median.toFixed(2)}%, max ${max.toFixed(2)}% -> docs/${docName}.md`);
-for (const r of failed) console.log(`  outside 5%: ${r.name}${r.error ? ` (${r.error})` : ''}${r.param_mismatch ? ` (parameters differ: ${r.param_mismatch})` : ''}`);
-process.exitCode = failed.length === 0 && median <= 2 ? 0 : 1;
+const r = accuracyPytorch(readMeasurement(readFileSync(out, 'utf8')));
+writeFileSync(join(root, 'docs', `${r.docName}.md`), r.md);
+writeFileSync(join(root, 'docs', `${r.docName}.json`), r.json);
+console.log(`validate:torch: ${r.rows.length} cases, median |error| ${r.median.toFixed(2)}%, max ${r.max.toFixed(2)}% -> docs/${r.docName}.md`);
+for (const f of r.failed) console.log(`  outside ${CASE_TARGET_PCT}%: ${f.name}${f.error ? ` (${f.error})` : ''}${f.param_mismatch ? ` (parameters differ: ${f.param_mismatch})` : ''}`);
+process.exitCode = r.met ? 0 : 1;

@@ -28,6 +28,25 @@ describe('docs/cli.md', () => {
     for (const row of ['| 0 |', '| 1 |', '| 2 |']) assert.ok(DOC.includes(row), row);
   });
 
+  it('documents each command, and each of its options where that command is described', async () => {
+    const top = await cli('--help');
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z]+) (?:\[options\] )?[<[]?/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    assert.ok(commands.length >= 6, commands.join(', '));
+    const table = DOC.slice(DOC.indexOf('## Options'), DOC.indexOf('### `--set key=value`'));
+    for (const c of commands) {
+      const start = DOC.search(new RegExp(`^### \`memplan ${c}[ \`]`, 'm'));
+      assert.ok(start >= 0, `docs/cli.md has no section for memplan ${c}`);
+      const body = DOC.slice(start, DOC.indexOf('\n#', start + 1));
+      const help = (await cli(c, '--help')).stdout;
+      for (const flag of [...help.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]!)) {
+        if (flag === '--help') continue;
+        // In the command's own section, or in an Options-table row that names the command (or "all").
+        const row = table.split('\n').find((l) => l.includes(`\`${flag}`) && (l.includes(` ${c}`) || l.includes('| all |')));
+        assert.ok(body.includes(flag) || row, `docs/cli.md: memplan ${c} ${flag} is documented neither in its section nor in the Options table`);
+      }
+    }
+  });
+
   it('shows what the CLI prints for each example (code, location, message)', async () => {
     const all = examples();
     assert.ok(all.length >= 15);

@@ -1,9 +1,11 @@
 /**
  * Golden files: the estimate table and markdown, byte for byte. Any difference fails; after an
- * intended change, rewrite them with `UPDATE_GOLDEN=1 npm test` and review the diff.
+ * intended change, `UPDATE_GOLDEN=1 npm test` rewrites the files that differ and still fails, naming
+ * them (the output is compared with the committed file before anything is written), so a rewrite is
+ * never a pass: review the diff, then run the tests again.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cli, fixture, ROOT } from './run.js';
@@ -26,8 +28,13 @@ describe('golden outputs', () => {
       // Nothing that depends on where the checkout lives.
       assert.ok(!r.stdout.includes(ROOT.replace(/\/$/, '')), 'no absolute paths');
       const path = join(GOLDEN, file);
-      if (UPDATE) writeFileSync(path, r.stdout);
-      assert.equal(r.stdout, readFileSync(path, 'utf8'), `differs from test/golden/${file} (UPDATE_GOLDEN=1 rewrites it)`);
+      const committed = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+      if (r.stdout === committed) return;
+      if (UPDATE) {
+        writeFileSync(path, r.stdout);
+        assert.fail(`rewrote test/golden/${file}: review the diff (git diff test/golden), then run the tests without UPDATE_GOLDEN`);
+      }
+      assert.equal(r.stdout, committed, `differs from test/golden/${file} (UPDATE_GOLDEN=1 rewrites it, and fails)`);
     });
   }
 
@@ -35,8 +42,11 @@ describe('golden outputs', () => {
     const before = process.stdout.columns;
     Object.defineProperty(process.stdout, 'columns', { value: 40, configurable: true });
     try {
-      const r = await cli('estimate', 'models/mini-transformer/config.yaml');
-      assert.equal(r.stdout, readFileSync(join(GOLDEN, 'mini-transformer.estimate.txt'), 'utf8'));
+      const narrow = await cli('estimate', 'models/mini-transformer/config.yaml');
+      Object.defineProperty(process.stdout, 'columns', { value: 300, configurable: true });
+      const wide = await cli('estimate', 'models/mini-transformer/config.yaml');
+      assert.equal(narrow.stdout, wide.stdout);
+      assert.ok(narrow.stdout.length > 0);
     } finally {
       Object.defineProperty(process.stdout, 'columns', { value: before, configurable: true });
     }

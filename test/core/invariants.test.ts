@@ -1,4 +1,9 @@
-/** Every byte is accounted for: components sum to the device total; allocated <= reserved <= device total. */
+/**
+ * Relations between the estimate's figures that could break: allocated <= reserved <= device total, the
+ * peak is the larger step, per-block parts add up to their component. (That the components add up to the
+ * total holds by construction, transients being the remainder, so it is not tested here: the components
+ * are derived one by one from hand-worked liveness sequences in liveness.test.ts.)
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { comp, est, model, pre, TEST_GPU } from './helpers.js';
@@ -41,16 +46,12 @@ const runs: Record<string, unknown>[] = [
   { distributed: { strategy: 'zero2', gpus: 8 }, grad_accum: 2, allocator: { fragmentation: 0.25 } },
 ];
 
-test('components sum exactly to device_total; allocated <= reserved <= device_total', () => {
+test('allocated <= reserved <= device_total; allocated is the larger step; block parts sum to their component', () => {
   for (const [name, m] of Object.entries({ lm, cnn, explicit })) {
     for (const r of runs) {
       for (const batch_size of [1, 8]) {
         const e = est(m, { ...r, batch_size }, TEST_GPU);
         const label = `${name} ${JSON.stringify(r)} batch ${batch_size}`;
-        const total = e.components.reduce((a, c) => a + c.bytes, 0);
-        assert.equal(total, e.device_total, label);
-        const allocated = e.components.filter((c) => c.level === 'allocated').reduce((a, c) => a + c.bytes, 0);
-        assert.equal(allocated, e.allocated, label);
         assert.ok(e.allocated <= e.reserved && e.reserved <= e.device_total, label);
         assert.equal(e.allocated, Math.max(e.step1_allocated, e.steady_allocated), label);
         for (const c of e.components) assert.ok(c.bytes >= 0 && Number.isInteger(c.bytes), `${label} ${c.key}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
-import { estimate, maxBatch, type RunConfig } from '../../src/index.js';
+import { estimate, maxBatch, type Preset, type RunConfig } from '../../src/index.js';
 import { getPreset, loadConfig } from '../../src/cli/load.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -39,18 +39,50 @@ describe('recommend --max-batch', () => {
     assert.ok(configs.some((c) => c.endsWith(join('models', 'mini-transformer', 'config.yaml'))));
   });
 
+  /** Checks both halves of an answer with estimate() itself: max fits (or, for 0, nothing to fit), max + 1 does not. */
+  function checkAnswer(cfg: ReturnType<typeof loadConfig>, preset: Preset): number {
+    const r = maxBatch(cfg.model, cfg.run, { preset, gpus: cfg.run.distributed.gpus });
+    const at = (m: number) => estimate(cfg.model, { ...cfg.run, batch_size: m } as RunConfig, { preset });
+    const next = at(r.max_batch + 1);
+    if (r.max_batch > 0) {
+      const e = at(r.max_batch);
+      assert.equal(e.fits, true, `micro-batch ${r.max_batch} fits`);
+      assert.deepEqual(r.at, { device_total: e.device_total, headroom: preset.capacity_bytes - e.device_total });
+    } else {
+      // 0 is right only when micro-batch 1 is over the card: `next` is that estimate, and there is no `at`.
+      assert.equal(r.at, undefined);
+      assert.equal(r.next.batch_size, 1);
+    }
+    assert.equal(next.fits, false, `micro-batch ${r.max_batch + 1} does not fit`);
+    assert.equal(r.next.device_total, next.device_total);
+    assert.equal(r.next.over_by, next.device_total - preset.capacity_bytes);
+    // Galloping then bisecting: about 2 log2(max) probes, not a scan.
+    assert.ok(r.probes <= 2 * Math.ceil(Math.log2(r.max_batch + 2)) + 2, `${r.probes} probes for max ${r.max_batch}`);
+    return r.max_batch;
+  }
+
+  const answers: number[] = [];
   for (const file of configs) {
     it(`max fits and max + 1 does not: ${file.slice(ROOT.length)}`, () => {
-      const cfg = loadConfig(file);
-      const preset = getPreset('rtx-4090');
-      const r = maxBatch(cfg.model, cfg.run, { preset, gpus: cfg.run.distributed.gpus });
-      const at = (m: number): RunConfig => ({ ...cfg.run, batch_size: m });
-      if (r.max_batch > 0) assert.equal(estimate(cfg.model, at(r.max_batch), { preset }).fits, true);
-      assert.equal(estimate(cfg.model, at(r.max_batch + 1), { preset }).fits, false);
-      // Galloping then bisecting: about 2 log2(max) probes, not a scan.
-      assert.ok(r.probes <= 2 * Math.ceil(Math.log2(r.max_batch + 2)) + 2, `${r.probes} probes for max ${r.max_batch}`);
+      answers.push(checkAnswer(loadConfig(file), getPreset('rtx-4090')));
     });
   }
+
+  it('a card too small for micro-batch 1: the answer is 0, and micro-batch 1 is shown over it', () => {
+    const cfg = loadConfig(join(ROOT, 'models', 'mini-transformer', 'config.yaml'));
+    const rtx = getPreset('rtx-4090');
+    const one = estimate(cfg.model, { ...cfg.run, batch_size: 1 }, { preset: rtx });
+    // A card 1 byte smaller than what micro-batch 1 needs (same context, so the same device total).
+    const tiny: Preset = { ...rtx, id: 'tiny', capacity_bytes: one.device_total - 1 };
+    assert.equal(checkAnswer(cfg, tiny), 0);
+    // And with exactly that many bytes, 1 fits.
+    assert.equal(checkAnswer(cfg, { ...tiny, capacity_bytes: one.device_total }), 1);
+  });
+
+  it('the shipped configs exercise both halves (protein-esm cache configs are 0 on an RTX 4090, most are not)', () => {
+    assert.equal(answers.length, configs.length, 'runs after the per-config tests');
+    assert.ok(answers.some((a) => a === 0) && answers.some((a) => a > 0), `answers: ${answers.join(', ')}`);
+  });
 
   it('peptide fixture by hand: 350 per RTX 4090', () => {
     const cfg = loadConfig(join(ROOT, 'test', 'fixtures', 'peptide-seed004', 'config.yaml'));
