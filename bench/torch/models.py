@@ -542,7 +542,8 @@ class DescriptorModel(nn.Module):
             source = t in SOURCE_TYPES
             repeat = evaluate(spec.get("repeat", 1), self.dims)
             frozen = spec.get("frozen", False)
-            ckpt = (not frozen) and spec.get("checkpoint", ck_all or name in ck_names) and not source
+            nograd = spec.get("no_grad", False)
+            ckpt = (not nograd) and spec.get("checkpoint", ck_all or name in ck_names) and not source
             declared = None if source or "input" not in spec else [evaluate(e, self.dims) for e in spec["input"]]
             frm = spec.get("from")
             x_shape = prev
@@ -582,6 +583,7 @@ class DescriptorModel(nn.Module):
             self.mods.append(layers)
             st = Step(i, name, spec, layers, declared, frm, frozen, ckpt, chunk, source)
             st.fresh = fresh
+            st.nograd = nograd
             self.steps.append(st)
             if t == "loss":
                 has_loss = True
@@ -612,6 +614,17 @@ class DescriptorModel(nn.Module):
                 x = m(x, batch)
         return x
 
+    def _run_chunk(self, st, holder, batch, seg):
+        if not seg:
+            return self._run_layers(st, holder, batch, False)
+        x = holder.pop()
+
+        def fn(t):
+            for m in st.layers:
+                t = m(t, batch)
+            return t
+        return tuc.checkpoint(fn, x, use_reentrant=os.environ.get("MEMPLAN_REENTRANT") == "1")
+
     def forward(self, batch):
         # only outputs a later block reads via `from:` are kept (a dict of all outputs would keep every
         # intermediate alive to the end of forward)
@@ -625,12 +638,13 @@ class DescriptorModel(nn.Module):
                 x = outputs[st.frm]
             if st.declared is not None:
                 x = batch["blocks[%d].input" % st.index] if st.fresh else x.reshape(st.declared)
-            with torch.no_grad() if st.frozen else _null():
+            # frozen: requires_grad_(False) on the block's parameters (set above); no_grad: torch.no_grad().
+            with torch.no_grad() if st.nograd else _null():
                 if st.chunk:
                     c = st.chunk
                     full = self.dims[c["dim"]]
                     size = min(evaluate(c["size"], self.dims), full)
-                    per_chunk = c.get("checkpoint", st.ckpt) and not st.frozen
+                    per_chunk = c.get("checkpoint", st.ckpt) and not st.nograd
                     # the chunked axis: where the declared shape with dim=size differs from the full one
                     sc = dict(self.dims)
                     sc[c["dim"]] = size
@@ -641,7 +655,8 @@ class DescriptorModel(nn.Module):
                     for k in range(0, full, size):
                         sc[c["dim"]] = min(size, full - k)
                         ext = evaluate(st.spec["input"][axis], sc)
-                        outs.append(self._run_layers(st, [x.narrow(axis, start, ext)], batch, per_chunk))
+                        # checkpoint(fn, chunk): one segment over all of the block's layers per chunk
+                        outs.append(self._run_chunk(st, [x.narrow(axis, start, ext)], batch, per_chunk))
                         start += ext
                     out = outs[0] if len(outs) == 1 else torch.cat(outs, axis)
                     del outs

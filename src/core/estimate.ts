@@ -253,6 +253,8 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const N = run.distributed.gpus;
   const strat = run.distributed.strategy;
   const pureLowp = run.precision === 'bf16' || run.precision === 'fp16';
+  // An inference pass: the forward only (no gradients, optimizer step, EMA update or later micro-batches).
+  const inference = run.mode === 'inference';
   // Pure bf16 keeps optimizer state in bf16; fp16 steps its fp32 master copy, so its state is fp32 too.
   const stateB = run.precision === 'bf16' ? pBytes : 4;
   const shardParams = strat === 'zero3' || strat === 'fsdp' ? N : 1;
@@ -268,7 +270,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   }
   const inputsT: TermInputs = {
     P, Pf, pBytes, stateB, emaB: DTYPE_BYTES[run.ema.dtype], precision: run.precision, N, shardParams, shardGrads, shardState,
-    ddp: strat === 'ddp', bucketView: run.distributed.bucket_view, emaOnGpu: run.ema.enabled && run.ema.device === 'gpu',
+    ddp: strat === 'ddp' && !inference, bucketView: run.distributed.bucket_view, emaOnGpu: !inference && run.ema.enabled && run.ema.device === 'gpu',
     largestUnitParams: agg.largestUnitParams, prefetch: run.distributed.prefetch, opt,
   };
   const weights = checkSize(TERMS.weights.bytes(inputsT), 'the weights');
@@ -288,9 +290,9 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const firstAct = sim.first.bytes + (shardGrads > 1 ? Math.ceil(sim.first.paramGrads / shardGrads) : sim.first.paramGrads);
   const firstStep1 = persistentNoState + autocast + gather + firstAct;
   const firstSteady = firstStep1 + state;
-  const laterStep1 = run.grad_accum > 1 ? persistentNoState + grads + autocast + gather + sim.later.bytes : 0;
-  const laterSteady = run.grad_accum > 1 ? laterStep1 + state : 0;
-  const optPhase = persistentNoState + grads + state + optTemp;
+  const laterStep1 = run.grad_accum > 1 && !inference ? persistentNoState + grads + autocast + gather + sim.later.bytes : 0;
+  const laterSteady = laterStep1 ? laterStep1 + state : 0;
+  const optPhase = inference ? 0 : persistentNoState + grads + state + optTemp;
   const allocated = checkSize(Math.max(firstSteady, laterSteady, optPhase), 'the training step');
 
   // Allocator: reserved = allocated + fragmentation and caching allowance.
@@ -318,8 +320,14 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
     allocated: withState ? s.firstSteady : s.firstStep1,
     at: sim.first.at,
   });
-  phases.push(mb1(false), mb1(true));
-  if (run.grad_accum > 1) {
+  if (run.mode === 'inference') {
+    for (const step of ['step 1', 'steady'] as const) {
+      phases.push({ name: 'inference forward', phase: 'forward', step, microbatch: 'first', allocated: s.firstSteady, at: sim.first.at });
+    }
+  } else {
+    phases.push(mb1(false), mb1(true));
+  }
+  if (run.grad_accum > 1 && run.mode !== 'inference') {
     for (const withState of [false, true]) {
       phases.push({
         name: `micro-batch ${run.grad_accum === 2 ? '2' : `2..${run.grad_accum}`} ${sim.later.phase}`,
@@ -331,8 +339,10 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
       });
     }
   }
-  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'step 1', microbatch: '-', allocated: s.optPhase });
-  phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'steady', microbatch: '-', allocated: s.optPhase });
+  if (run.mode !== 'inference') {
+    phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'step 1', microbatch: '-', allocated: s.optPhase });
+    phases.push({ name: 'optimizer step', phase: 'optimizer step', step: 'steady', microbatch: '-', allocated: s.optPhase });
+  }
   const step1 = Math.max(...phases.filter((p) => p.step === 'step 1').map((p) => p.allocated));
   const steady = Math.max(...phases.filter((p) => p.step === 'steady').map((p) => p.allocated));
   const peak = phases.reduce((best, p) => (p.allocated > best.allocated || (p.allocated === best.allocated && p.step === 'steady' && best.step !== 'steady') ? p : best));
@@ -443,6 +453,9 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   }
   if (run.precision.startsWith('bf16') && preset && preset.bf16 === false) {
     notes.push(`${preset.name} has no native bf16 support; bf16 runs emulated or fails. Use fp16-mixed there.`);
+  }
+  if (run.mode === 'inference') {
+    notes.push('inference: model.eval() under torch.no_grad(): the forward pass only (no gradients, optimizer state, EMA or loss; dropout off).');
   }
   if (N > 1) notes.push(`per-GPU memory for ${N} GPUs with ${strat}: micro-batch ${run.batch_size} on each GPU, effective batch ${run.batch_size * run.grad_accum * N}.`);
 

@@ -3,7 +3,7 @@ import { estimate, type Estimate, type Preset } from '../../src/core/estimate.js
 import { assemble, normalizeRun, validateModel, type BlockSpec, type ModelDescriptor, type RunConfig } from '../../src/core/model.js';
 import type { DimSpec } from '../../src/core/dims.js';
 import { simulatePytorch, type SimResult } from '../../src/core/runtime/pytorch-sim.js';
-import { CUDA_RULES } from '../../src/core/runtime/pytorch-ops.js';
+import { deviceRules } from '../../src/core/runtime/pytorch-ops.js';
 
 export function model(blocks: BlockSpec[], dims: Record<string, DimSpec> = {}, name = 'test-model'): ModelDescriptor {
   return validateModel({ name, dims, blocks });
@@ -19,8 +19,9 @@ export function est(m: ModelDescriptor, raw: Record<string, unknown> = {}, prese
 
 /** Runs the liveness simulation directly (no persistent terms). */
 export function sim(m: ModelDescriptor, raw: Record<string, unknown> = {}): SimResult {
-  const a = assemble(m, runCfg(raw));
-  return simulatePytorch(a.trace, CUDA_RULES, m.blocks.length);
+  const run = runCfg(raw);
+  const a = assemble(m, run);
+  return simulatePytorch(a.trace, deviceRules(run.device, run.pytorch), m.blocks.length);
 }
 
 export function comp(e: Estimate, key: string): number {

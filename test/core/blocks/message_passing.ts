@@ -34,4 +34,23 @@ export default function register(h: typeof Helpers): void {
     const m = model([pre([N, D]), { type: 'message_passing', edges: E, repeat: 3 }]);
     assert.equal(comp(est(m), 'input_batch'), 2 * E * 8 + N * D * 4);
   });
+
+  test('message_passing: edge features, a 2-layer update MLP and index_add aggregation, by hand', () => {
+    const F = 3; // edge features
+    const m = model([pre([N, D]), { type: 'message_passing', edges: E, edge_dim: F, update_layers: 2, hidden: 12, aggregate: 'index_add' }]);
+    const Hd = 12;
+    assert.equal(paramsOf(m, 1), ((2 * D + F) * Hd + Hd) + (Hd * D + D) + (2 * D * Hd + Hd) + (Hd * D + D));
+    const fp32 =
+      E * (2 * D + F) * 4 + // msg1 input: endpoints and edge features [40, 19]
+      E * Hd * 4 + //         silu input [40, 12]
+      E * Hd * 4 + //         msg2 input
+      E * D * 4 + //          index_add keeps its source: the messages [40, 8]
+      N * 2 * D * 4 + //      update input [10, 16]
+      N * Hd * 4 + //         silu input between the update layers [10, 12]
+      N * Hd * 4 + //         update2 input
+      N * D * 4; //           the last silu's input
+    assert.equal(saved(m).fp32, fp32);
+    // The edge features are part of the batch, once.
+    assert.equal(comp(est(m), 'input_batch'), 2 * E * 8 + E * F * 4 + N * D * 4);
+  });
 }
