@@ -193,7 +193,8 @@ export function accuracyPytorch(measured: Measurement, predict: (config: string)
     md += '\n### CUDA allocator and device totals\n\n| case | reserved predicted | max reserved measured | device used (total - free) | GPU |\n|---|---:|---:|---:|---|\n';
     for (const r of rows) if (r.cuda) md += `| ${r.name} | ${fmt(r.cuda.reserved_predicted)} | ${fmt(r.cuda.reserved_measured ?? NaN)} | ${fmt(r.cuda.device_used ?? NaN)} | ${r.cuda.device_name} |\n`;
   }
-  const docName = measured.device === 'cuda' ? 'accuracy-pytorch-cuda' : 'accuracy-pytorch';
+  // One page per device and PyTorch generation: the CPU / 1.13 page, the CPU / 2.x page, the CUDA page.
+  const docName = measured.device === 'cuda' ? 'accuracy-pytorch-cuda' : measured.torch.startsWith('1.') ? 'accuracy-pytorch' : 'accuracy-pytorch-2';
   const json =
     JSON.stringify(
       {

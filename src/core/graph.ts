@@ -133,6 +133,8 @@ export interface Builder {
    * in-projection, in-place ops of the eval fast path. The tfjs twin builds the plain layout.
    */
   readonly quirks?: boolean;
+  /** PyTorch 2's sdpa math fallback (below autocast; fp32 on the CPU). Tracer only. */
+  sdpaMath?(q: T, k: T, v: T, p: number, c: number): T;
   /** An in-place op (relu_, softmax in place, add_): the result reuses x's storage. Tracer only. */
   inplace?(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T;
 }

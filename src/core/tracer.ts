@@ -451,6 +451,26 @@ export class Tracer implements Builder {
     }
   }
 
+  /**
+   * PyTorch 2's scaled_dot_product_attention math fallback (the CPU with attention dropout): it runs
+   * below autocast, upcasts bf16/fp16 q, k and v to fp32 on the CPU, scales q and k into new tensors,
+   * and casts the result back (measured, torch 2.13 CPU: q, k, v, probabilities, mask and dropped
+   * probabilities are all kept in fp32 under bf16 autocast).
+   */
+  sdpaMath(q: T, k: T, v: T, p: number, c: number): T {
+    const [qt, kt, vt] = [q as TTensor, k as TTensor, v as TTensor];
+    const up = (t: TTensor) => (t.dtype === 'bf16' || t.dtype === 'f16' ? this.op('cast', [t], { shape: t.shape, dtype: 'f32', name: `${t.name}:float` }) : t);
+    const [qa, ka, va] = [up(qt), up(kt), up(vt)];
+    const scaled = (t: TTensor) => this.op('scale', [t], { shape: t.shape, dtype: t.dtype }, { c });
+    const qs = scaled(qa);
+    const ks = scaled(ka);
+    const scores = this.op('matmul', [qs, ks], { shape: shapes.matmul(qs.shape, ks.shape, true), dtype: qs.dtype }, { transposeB: true });
+    const probs = this.op('softmax', [scores], { shape: scores.shape, dtype: scores.dtype });
+    const dropped = this.dropout(probs, p) as TTensor;
+    const out = this.op('matmul', [dropped, va], { shape: shapes.matmul(dropped.shape, va.shape, false), dtype: dropped.dtype }, { transposeB: false });
+    return out.dtype === qt.dtype ? out : this.op('cast', [out], { shape: out.shape, dtype: qt.dtype, name: 'sdpa:cast' });
+  }
+
   inplace(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T {
     const xt = x as TTensor;
     const ins = other ? [xt, other as TTensor] : [xt];

@@ -84,8 +84,12 @@ export function multiHeadAttention(b: Builder, x: T, kv: T, heads: number, impl:
   } else if (impl === 'math') {
     // at::_scaled_dot_product_attention_math: q and k each scaled by sqrt(1/sqrt(dh)) into new tensors.
     const c = Math.sqrt(1 / Math.sqrt(dh));
-    const probs = b.dropout(b.softmax(b.matmul(b.scale(q, c), b.scale(k, c), true)), p);
-    ctx = b.matmul(probs, v);
+    if (b.sdpaMath) {
+      ctx = b.sdpaMath(q, k, v, p, c);
+    } else {
+      const probs = b.dropout(b.softmax(b.matmul(b.scale(q, c), b.scale(k, c), true)), p);
+      ctx = b.matmul(probs, v);
+    }
   } else {
     const scores = b.scale(b.matmul(q, k, true), 1 / Math.sqrt(dh));
     const probs = b.dropout(b.softmax(scores), p);

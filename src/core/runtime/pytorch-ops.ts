@@ -235,7 +235,15 @@ export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): n
       return op.attrs.loss === 'cross_entropy' ? numel(op.inputs[0]!.shape) * 4 : 0;
     case 'conv':
       // oneDNN (CPU) reorders input and grad_output into its blocked layout: I + O + 7,328 B measured.
-      return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) + bytes(op.output) + 7328 : 0;
+      // oneDNN (CPU) reorders input and grad_output (I + O), or the weight gradient when it is the
+      // larger (W), plus a constant: 7,328 B on 1.13, 18,968 B on 2.13. On 2.13 a strided conv's
+      // backward holds 2 I instead (measured: bench/torch/ops_graph.py and FACTS-2x.md).
+      if (!dev.cpuBackwardTemps) return 0;
+      {
+        const [i, o, w] = [bytes(op.inputs[0]!), bytes(op.output), bytes(op.inputs[1]!)];
+        const strided = !dev.torch113Views && (op.attrs.stride as number) > 1 ? 2 * i : 0;
+        return Math.max(i + o, w, strided) + (dev.torch113Views ? 7328 : 18968);
+      }
     case 'batch_norm':
       return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) : 0;
     case 'unary':
