@@ -10,6 +10,7 @@ import { registerCheck } from './commands/check.js';
 import { registerProbe } from './commands/probe.js';
 import { registerRecommend } from './commands/recommend.js';
 import { registerInit } from './commands/init.js';
+import { registerPlot } from './commands/plot.js';
 import { registerCompletion } from './commands/completion.js';
 import { examplesText, unitsFromArgv } from './common.js';
 import { setUnits } from '../core/units.js';
@@ -38,6 +39,7 @@ export async function main(io: IO): Promise<number> {
   registerCheck(program, ctx);
   registerProbe(program, ctx);
   registerRecommend(program, ctx);
+  registerPlot(program, ctx);
   registerCompletion(program, ctx);
   ctx.json = io.argv.some((a, i) => (a === '--format' && io.argv[i + 1] === 'json') || a === '--format=json' || a === '--json');
   const units = setUnits('binary');
