@@ -6,7 +6,7 @@
 import { MemplanError } from './errors.js';
 import type { Estimate } from './estimate.js';
 import { evalValue } from './expr.js';
-import { size, parseSize } from './units.js';
+import { formatBytes, parseSize } from './units.js';
 
 import type { ClaimKey } from './claim-keys.js';
 
@@ -81,7 +81,7 @@ export function checkClaims(est: Estimate, claims: readonly Claim[]): ClaimResul
       ...(arithmetic ? { arithmetic } : {}),
       claimed,
       memplan,
-      formula: parts.map((p) => `${p.k.replace(/_/g, ' ')} ${size(p.v)}`).join(' + '),
+      formula: parts.map((p) => `${p.k.replace(/_/g, ' ')} ${formatBytes(p.v)}`).join(' + '),
       ratio,
       verdict,
     };
@@ -92,7 +92,7 @@ export function checkClaims(est: Estimate, claims: readonly Claim[]): ClaimResul
 export function claimLine(r: ClaimResult): string {
   const how = r.verdict === 'agrees' ? 'agrees' : r.ratio > 1 ? `${r.ratio.toFixed(1)}x too high` : `${(1 / r.ratio).toFixed(1)}x too low`;
   const own = r.arithmetic && Math.abs(r.arithmetic.bytes - r.claimed) > TOLERANCE * r.claimed
-    ? ` (its own arithmetic, ${r.arithmetic.expr}, comes to ${size(r.arithmetic.bytes)})`
+    ? ` (its own arithmetic, ${r.arithmetic.expr}, comes to ${formatBytes(r.arithmetic.bytes)})`
     : '';
-  return `claim "${r.label}"${r.source ? ` (${r.source})` : ''}: ${size(r.claimed)}${own}; memplan: ${r.formula}${r.formula.includes(' + ') ? ` = ${size(r.memplan)}` : ''}: ${how}`;
+  return `claim "${r.label}"${r.source ? ` (${r.source})` : ''}: ${formatBytes(r.claimed)}${own}; memplan: ${r.formula}${r.formula.includes(' + ') ? ` = ${formatBytes(r.memplan)}` : ''}: ${how}`;
 }

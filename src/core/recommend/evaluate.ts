@@ -32,9 +32,12 @@ export interface SearchOut {
   invalidReason?: string;
 }
 
-/** The step-time proxy of a run from its trace's work and its step terms. */
+/**
+ * The step-time proxy of a run from its trace's work and its step terms. Sharded state and
+ * gradients count whole: ZeRO's smaller update is paid back in the all-gather after it.
+ */
 export function timeOf(work: Work, traced: Traced, run: RunConfig, mem: StepTotals): number {
-  return stepTime(work, run, { weights: mem.weights, grads: mem.grads, state: mem.state, ema: mem.ema, paramTensors: traced.agg.trainable.length });
+  return stepTime(work, run, { weights: mem.weights * mem.shardParams, grads: mem.grads * mem.shardGrads, state: mem.state * mem.shardState, ema: mem.ema, paramTensors: traced.agg.trainable.length });
 }
 
 /** Sets idx[offset..] to the c-th combination of `axes` (mixed radix, last axis fastest). */
