@@ -33,6 +33,6 @@ export function registerGpus(program: Command, ctx: CommandContext): void {
       t.push(...rows);
       const lines = t.toString().split('\n');
       lines.splice(2, 0, lines[0]!.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤'));
-      ctx.io.stdout.write(lines.join('\n') + '\nbaseline: CUDA context + library workspaces (gpu), or the process baseline (host); also: aliases, matched ignoring case and dashes\n');
+      ctx.io.stdout.write(`${lines.join('\n')}\nbaseline: CUDA context + library workspaces (gpu), or the process baseline (host)\nalso: aliases; any id or alias matches ignoring case, spaces, dashes and a GB suffix\n`);
     });
 }

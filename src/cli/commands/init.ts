@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { MemplanError } from '../../core/errors.js';
 import { display } from '../load.js';
 import { EXIT, type CommandContext } from '../context.js';
+import { examplesText } from '../common.js';
 
 export const STARTER_RUN = `# memplan run config: the training settings memplan estimates. Every key: docs/descriptor.md.
 # memplan reads this file when no config is named: \`memplan estimate\`, \`memplan recommend --effective-batch 64\`.
@@ -55,6 +56,7 @@ export function registerInit(program: Command, ctx: CommandContext): void {
     .command('init [dir]')
     .description('write a commented starter memplan.yaml (run config) and model.yaml (model descriptor)')
     .option('--force', 'overwrite files that exist')
+    .addHelpText('after', examplesText(['memplan init', 'memplan init my-model/ && cd my-model && memplan estimate']))
     .action((dir: string | undefined, o: { force?: boolean }) => {
       const target = dir ?? '.';
       mkdirSync(target, { recursive: true });
