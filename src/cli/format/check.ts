@@ -107,6 +107,25 @@ function detail(r: CheckRow): string {
   return r.status === 'ERROR' ? errorText(r) : c && r.change?.status === 'changed' ? `${r.message}; ${c}` : r.message;
 }
 
+/** A path broken after `/` into lines of at most `width` (cli-table3 would cut it with an ellipsis). */
+export function breakPath(path: string, width: number): string {
+  const lines: string[] = [];
+  let cur = '';
+  for (const part of path.split(/(?<=\/)/)) {
+    if (cur && cur.length + part.length > width) {
+      lines.push(cur);
+      cur = '';
+    }
+    cur += part;
+    while (cur.length > width) {
+      lines.push(cur.slice(0, width));
+      cur = cur.slice(width);
+    }
+  }
+  if (cur) lines.push(cur);
+  return lines.join('\n');
+}
+
 /** Terminal table within 100 columns: long cells wrap; the largest component and the change go under it. */
 function renderTable(report: CheckReport): string {
   const withChange = report.results.some((r) => r.change);
@@ -116,7 +135,7 @@ function renderTable(report: CheckReport): string {
   for (const r of report.results) {
     const c = cells(r);
     const change = r.change?.status === 'changed' ? (r.change.bytes > 0 ? `+${size(r.change.bytes)}` : r.change.bytes < 0 ? size(r.change.bytes) : '±0 B') : r.change ? r.change.status : '';
-    t.push([r.file, c.card, c.total, c.budget, c.headroom.replace(/ left$/, ''), r.status, ...(withChange ? [change] : [])]);
+    t.push([breakPath(r.file, colWidths[0]! - 2), c.card, c.total, c.budget, c.headroom.replace(/ left$/, ''), r.status, ...(withChange ? [change] : [])]);
   }
   const lines = t.toString().split('\n');
   // One rule under the header (the rows are not ruled, so a wrapped cell reads as one row).

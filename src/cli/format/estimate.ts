@@ -134,7 +134,7 @@ export function renderTable(e: Estimate, label: string, opts: { explain?: boolea
     }
   }
   out.push(ruled(t, true));
-  const tt = table(undefined, [22, bw()]);
+  const tt = table(undefined, [22, 23]);
   tt.push(...totals(e));
   out.push(ruled(tt, false));
   out.push(wrap(verdict(e)));
