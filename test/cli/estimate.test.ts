@@ -41,7 +41,7 @@ describe('estimate: exit codes', () => {
     assert.match(r.stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB: needs 164\.4 GiB$/m);
     // --units decimal: 150,723,551,232 B = 150.7 GB; --units both prints the two side by side.
     assert.match((await cli('estimate', OVER, '--units', 'decimal')).stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 150\.7 GB: needs 176\.5 GB$/m);
-    assert.match((await cli('estimate', OVER, '--units=both')).stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB \(150\.7 GB\): needs 164\.4 GiB \(176\.5 GB\)$/m);
+    assert.match((await cli('estimate', OVER, '--units=both')).stdout.replace(/\n\s+/g, ' '), /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB \(150\.7 GB\): needs 164\.4 GiB \(176\.5 GB\)$/m);
     assert.equal((await cli('estimate', OVER, '--units', 'metric')).code, 2);
   });
 

@@ -125,7 +125,7 @@ function ruled(t: Table.Table, head: boolean): string {
 
 export function renderTable(e: Estimate, label: string, opts: { explain?: boolean } = {}): string {
   const out = headline(e, label).map((l) => wrap(l));
-  out.push(unitsLine());
+  out.push(wrap(unitsLine()));
   const t = table(['component', 'bytes', 'share', 'formula'], [30, bw(), 8]);
   for (const c of e.components) {
     t.push([c.name, size(c.bytes), pct(c.bytes, e.device_total), c.formula]);
