@@ -35,6 +35,6 @@ export function twinScope(f: TwinFacts): string[] {
   const shows = f.ok
     ? 'shows: memplan\'s op rules (what each block saves and frees, and when) hold for this model graph as tfjs runs it'
     : 'shows: memplan\'s op rules miss this model graph as tfjs runs it; the PyTorch estimate rests on the same rules';
-  const untested = ['PyTorch itself', ...f.changes.map((c) => c.split(' ->')[0]!.split(' (')[0]!), ...(f.scale !== 1 ? ['the full-size batch'] : []), 'the CUDA caching allocator and context'];
+  const untested = ['PyTorch itself', ...f.changes.map((c) => c.split(' ->')[0]!.split(' (tfjs')[0]!.replace(/ off$/, '')), ...(f.scale !== 1 ? ['the full-size batch'] : []), 'the CUDA caching allocator and context'];
   return [verdict, shows, `does not show: the PyTorch config's bytes (${untested.join(', ')} are not exercised); npm run validate:torch measures PyTorch on CPU (docs/accuracy-pytorch.md)`];
 }

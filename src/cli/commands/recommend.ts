@@ -12,6 +12,7 @@ import { examples, unitsOption } from '../common.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { configArg } from '../discover.js';
 import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
+import { wrap } from '../format/estimate.js';
 import { display, getPreset, loadPresets, withConfig, type LoadedConfig } from '../load.js';
 import { collect, parseFormat } from '../options.js';
 import { writeRunConfig } from '../write.js';
@@ -80,8 +81,8 @@ function renderVerify(checks: VerifyCheck[], format: string): string {
       continue;
     }
     const steps = c.steps!.map((s) => `step ${s.step} predicted ${size(s.predicted)}, measured ${size(s.measured)} (${s.errorPct.toFixed(3)}%)`).join('; ');
-    lines.push(`- ${c.card} ${c.config}: ${twinWord(c.ok)}: ${steps}`);
-    for (const l of c.scope ?? []) lines.push(`  ${l}`);
+    lines.push(wrap(`- ${c.card} ${c.config}: ${twinWord(c.ok)}: ${steps}`, 4));
+    for (const l of c.scope ?? []) lines.push(wrap(`  ${l}`, 4));
   }
   return lines.join('\n') + '\n';
 }
