@@ -110,6 +110,10 @@ describe('forgiving names', () => {
     assert.match(opt.stderr, /hint: did you mean "adam"\?/);
     const key = await cli('estimate', fixture('fits'), '--set', 'optimizer.imple=fused');
     assert.match(key.stderr, /unknown key "imple"[\s\S]*hint: did you mean "impl"\?/);
+    const dim = await cli('estimate', fixture('bad-set'), '--set', 'featurs=3');
+    assert.match(dim.stderr, /hint: did you mean "features"\?/);
+    // Nothing near: no suggestion rather than a wild one.
+    assert.doesNotMatch((await cli('estimate', fixture('fits'), '--gpu', 'quantum-9000')).stderr, /did you mean/);
   });
 });
 
