@@ -32,6 +32,8 @@ export interface Timeline {
   /** Where the curve comes from: the simulation's alloc/free events, or only the phase peaks. */
   source: 'events' | 'phase peaks';
   title: string;
+  /** Said under the x axis: what the curve leaves out (later micro-batches under accumulation). */
+  note?: string;
 }
 
 /** Panel geometry, in CSS pixels. */
@@ -154,7 +156,8 @@ export function timelinePanel(t: Timeline, fmt: (b: number) => string, offset = 
   const xMax = Math.max(...pts.map((p) => p.x), 1);
   const peak = pts.reduce((a, p) => (p.bytes > a.bytes ? p : a), pts[0]!);
   const yMax = GEOMETRY.yHeadroom * peak.bytes;
-  const out = axes(offset, yMax, fmt, [], t.source === 'events' ? 'program order (each alloc and free of micro-batch 1, then the optimizer step)' : 'phase', t.title);
+  const what = t.source === 'events' ? 'program order: each alloc and free of micro-batch 1, then the optimizer step' : 'phase';
+  const out = axes(offset, yMax, fmt, [], `${what}${t.note ?? ''}`, t.title);
   // Phase bands.
   let start = 0;
   for (let i = 1; i <= pts.length; i++) {

@@ -51,7 +51,7 @@ describe('memplan plot', () => {
     assert.equal(r.code, 0, r.stderr);
     const text = readFileSync(svg, 'utf8');
     assert.match(text, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="860"/);
-    for (const t of ['device total vs micro-batch', 'breakdown at micro-batch 8', 'allocated bytes over one step at micro-batch 8 (predicted)', 'OOM at ']) assert.ok(text.includes(t), t);
+    for (const t of ['device total vs micro-batch', 'breakdown at micro-batch 8', 'allocated bytes over one step, micro-batch 8 (predicted)', 'OOM at ']) assert.ok(text.includes(t), t);
     // The y axis runs from 0 to 1.1 x the capacity over a 240 px plot whose top is 40 px down:
     // the capacity is at 40 + 240 x (1 - 1 / 1.1) = 61.8, drawn on row 62.
     assert.match(text, /<line class="capacity" x1="86" x2="690" y1="62" y2="62" stroke="#e4002b"/);

@@ -196,31 +196,31 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
     'memplan check configs/ --baseline main.json --format markdown',
   ]);
   cmd.action((argsIn: string[], o: CheckCliOptions) => {
-      const args = argsIn.length ? argsIn : [discoverConfig()];
-      const format = parseFormat(o.format, CHECK_FORMATS);
-      const overrides = parseOverrides(o);
-      const baseline = o.baseline !== undefined ? readBaseline(o.baseline) : undefined;
-      const rows: CheckRow[] = [];
-      const texts = new Map<string, string>();
-      for (const input of expandInputs(args)) {
-        if (input.error) {
-          rows.push(errorRow(input.file, input.error, undefined, new Map()));
-          continue;
-        }
-        const got = checkFile(input.file, overrides, o.set ?? []);
-        rows.push(...got.rows);
-        if (got.text !== undefined) texts.set(display(input.file), got.text);
+    const args = argsIn.length ? argsIn : [discoverConfig()];
+    const format = parseFormat(o.format, CHECK_FORMATS);
+    const overrides = parseOverrides(o);
+    const baseline = o.baseline !== undefined ? readBaseline(o.baseline) : undefined;
+    const rows: CheckRow[] = [];
+    const texts = new Map<string, string>();
+    for (const input of expandInputs(args)) {
+      if (input.error) {
+        rows.push(errorRow(input.file, input.error, undefined, new Map()));
+        continue;
       }
-      if (baseline) compare(rows, baseline, texts);
-      const report: CheckReport = { tool: 'memplan check', version: 1, exit: exitCode(rows), results: rows };
-      if (o.writeBaseline !== undefined) {
-        try {
-          writeFileSync(o.writeBaseline, renderCheck(report, 'json'));
-        } catch (e) {
-          throw new MemplanError('E_FILE', `cannot write ${o.writeBaseline}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: '--write-baseline' });
-        }
+      const got = checkFile(input.file, overrides, o.set ?? []);
+      rows.push(...got.rows);
+      if (got.text !== undefined) texts.set(display(input.file), got.text);
+    }
+    if (baseline) compare(rows, baseline, texts);
+    const report: CheckReport = { tool: 'memplan check', version: 1, exit: exitCode(rows), results: rows };
+    if (o.writeBaseline !== undefined) {
+      try {
+        writeFileSync(o.writeBaseline, renderCheck(report, 'json'));
+      } catch (e) {
+        throw new MemplanError('E_FILE', `cannot write ${o.writeBaseline}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: '--write-baseline' });
       }
-      ctx.io.stdout.write(renderCheck(report, format));
-      ctx.exit = report.exit;
-    });
+    }
+    ctx.io.stdout.write(renderCheck(report, format));
+    ctx.exit = report.exit;
+  });
 }

@@ -73,8 +73,9 @@ export function stepTimeline(model: ModelDescriptor, run: RunConfig, preset?: Pr
   });
   const n = points.length;
   points.push({ x: n, bytes: s.optPhase, phase: 'optimizer step' }, { x: n + Math.max(Math.ceil(n * 0.08), 1), bytes: s.persistentNoState + s.state, phase: 'optimizer step' });
-  const accum = run.grad_accum > 1 ? `; micro-batches 2..${run.grad_accum} (not drawn) peak at ${size(s.laterSteady)}` : '';
-  return { points, source: 'events', title: `allocated bytes over one step at micro-batch ${run.batch_size} (predicted)${accum}` };
+  const later = run.grad_accum === 2 ? 'micro-batch 2' : `micro-batches 2..${run.grad_accum}`;
+  const note = run.grad_accum > 1 ? `; ${later}, not drawn, peak at ${size(s.laterSteady)}` : '';
+  return { points, source: 'events', title: `allocated bytes over one step, micro-batch ${run.batch_size} (predicted)`, note };
 }
 
 export function plotData(model: ModelDescriptor, run: RunConfig, presets: Preset[], label: string, xMax?: number): PlotData {
