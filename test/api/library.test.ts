@@ -35,7 +35,10 @@ describe('library API', () => {
 
   it('examples/estimate.mjs runs as documented in docs/api.md', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'examples', 'estimate.mjs')], { encoding: 'utf8' });
-    assert.match(out, /^mini-transformer on NVIDIA GeForce RTX 4090 \(24 GB\): 509\.4 MiB, fits: true$/m);
+    // What it prints is what the library returns in this process: the device total in MiB, to 0.1.
+    const est = estimateFile(MINI, { gpu: 'rtx-4090' });
+    assert.match(out, new RegExp(`^mini-transformer on NVIDIA GeForce RTX 4090 \\(24 GB\\): ${(est.device_total / 2 ** 20).toFixed(1).replace('.', '\\.')} MiB, fits: true$`, 'm'));
+    for (const c of est.components) assert.ok(out.includes(`  ${c.name}: ${c.bytes} B\n`), c.name);
     assert.match(out, /^largest micro-batch on h100-80 leaving 10%: \d+$/m);
     assert.match(out, /^top choice at effective batch 256: 256 x 1/m);
   });
