@@ -80,11 +80,14 @@ export function loadRun(model: SeedModel, name: string, overrides: Record<string
   };
 }
 
-/** Run configs of a seed model (YAML files with a `model:` key), sorted by name. */
+/**
+ * Run configs of a seed model (YAML files with a `model:` key), sorted by name. memplan.yaml, the
+ * folder's default for commands without a config argument, repeats one of them and is left out.
+ */
 export function runNames(model: SeedModel): string[] {
   const dir = join(ROOT, 'models', model);
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'memplan.yaml')
     .filter((f) => 'model' in readYaml(join(dir, f)))
     .map((f) => f.replace(/\.yaml$/, ''))
     .sort();

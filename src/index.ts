@@ -1,4 +1,4 @@
-/** memplan's library API: the pure core (no file or console I/O). */
+/** memplan's library API: the pure core (no file or console I/O), and file loaders (src/files.ts). */
 export { MemplanError, ERROR_CODES, asMemplanError, type ErrorCode } from './core/errors.js';
 export { compileExpr, evalValue, ALLOWED_FUNCTIONS } from './core/expr.js';
 export { resolveDims } from './core/dims.js';
@@ -27,8 +27,13 @@ export { simulateTfjs, type TfjsRun, type TfjsStep } from './core/runtime/tfjs-s
 /** The TensorFlow.js probe (loads TensorFlow.js on first use only). */
 export { probe, verify, type ProbeResult, type ProbeOptions } from './probe/probe.js';
 export {
-  recommend, maxBatch, parseAllow, accumFactor, largestComponent, SPEED,
+  recommend, maxBatch, parseAllow, accumFactor, largestComponent, SPEED, stepTime, workOf,
   type RecommendOptions, type RecommendResult, type TargetResult, type Candidate, type Target, type AllowSpec,
-  type MaxBatchResult, type KnobInfo, type Suggestion, type Setting,
+  type MaxBatchResult, type KnobInfo, type Suggestion, type Setting, type MaxBatchOptions, type Work,
 } from './core/recommend.js';
 export { checkClaims, claimLine, CLAIM_KEYS, type Claim, type ClaimResult, type ClaimKey } from './core/claims.js';
+/** Files: load a run config or a preset, estimate a file (these read the disk; the rest is pure). */
+export { loadRun, loadPreset, listPresets, estimateFile, type LoadedRun } from './files.js';
+export { findPreset, didYouMean, editDistance } from './core/names.js';
+export { setUnits, size, byteFormat, type Units } from './core/units.js';
+export { plotSvg, plotHtml, type PlotData, type BatchSeries, type BreakdownBar, type Timeline } from './report/plot.js';

@@ -10,6 +10,7 @@ import * as yaml from 'js-yaml';
 import { MemplanError } from '../core/errors.js';
 import type { Preset } from '../core/estimate.js';
 import { normalizeRun, validateModel, type ModelDescriptor, type RunConfig } from '../core/model.js';
+import { findPreset } from '../core/names.js';
 import { validate } from '../core/schema.js';
 import { lineOf } from './locate.js';
 import { applySets } from './options.js';
@@ -149,17 +150,9 @@ export function loadPresets(dir = join(ROOT, 'presets')): Map<string, Preset> {
   return out;
 }
 
+/** A preset by id, alias or a near spelling (`4090`, `H100`, `A100-80GB`); did-you-mean when unknown. */
 export function getPreset(id: string): Preset {
-  const presets = loadPresets();
-  const p = presets.get(id);
-  if (!p) {
-    throw new MemplanError('E_UNKNOWN_PRESET', `unknown GPU preset "${id}"`, {
-      path: '--gpu',
-      expected: `one of ${[...presets.keys()].join(', ')}`,
-      hint: 'run `memplan gpus` for the list; add a YAML file under presets/ for another card',
-    });
-  }
-  return p;
+  return findPreset(loadPresets(), id);
 }
 
 /** Run-config keys: errors under them belong to the config file, all others to the model. */

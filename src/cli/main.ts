@@ -9,6 +9,11 @@ import { registerGpus } from './commands/gpus.js';
 import { registerCheck } from './commands/check.js';
 import { registerProbe } from './commands/probe.js';
 import { registerRecommend } from './commands/recommend.js';
+import { registerInit } from './commands/init.js';
+import { registerPlot } from './commands/plot.js';
+import { registerCompletion } from './commands/completion.js';
+import { examplesText, unitsFromArgv } from './common.js';
+import { setUnits } from '../core/units.js';
 import { EXIT, printError, type CommandContext, type IO } from './context.js';
 
 export async function main(io: IO): Promise<number> {
@@ -21,14 +26,25 @@ export async function main(io: IO): Promise<number> {
     .exitOverride()
     // Usage errors are reported like every other error (once, with a code; JSON under --format json).
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
-  program.addHelpText('after', '\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md');
+  program.addHelpText('after', `${examplesText([
+    'memplan init                                  # a commented starter memplan.yaml and model.yaml',
+    'memplan estimate                              # the config found here; or name one: memplan estimate config.yaml',
+    'memplan recommend --effective-batch 96        # configs that fit, ranked',
+    'memplan plot -o memory.html --format html     # memory vs batch, breakdown, step timeline',
+    'memplan check models/                         # CI gate',
+  ])}\nWith no config argument, memplan reads memplan.yaml, .memplanrc.yaml, the "memplan" key of package.json, or\nthe one run config in the current directory.\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md`);
+  registerInit(program, ctx);
   registerEstimate(program, ctx);
   registerGpus(program, ctx);
   registerCheck(program, ctx);
   registerProbe(program, ctx);
   registerRecommend(program, ctx);
+  registerPlot(program, ctx);
+  registerCompletion(program, ctx);
   ctx.json = io.argv.some((a, i) => (a === '--format' && io.argv[i + 1] === 'json') || a === '--format=json' || a === '--json');
+  const units = setUnits('binary');
   try {
+    setUnits(unitsFromArgv(io.argv));
     await program.parseAsync(io.argv, { from: 'user' });
     return ctx.exit;
   } catch (e) {
@@ -41,6 +57,8 @@ export async function main(io: IO): Promise<number> {
     }
     printError(ctx, asMemplanError(e));
     return EXIT.ERROR;
+  } finally {
+    setUnits(units);
   }
 }
 

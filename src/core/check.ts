@@ -5,7 +5,7 @@
 import { MemplanError } from './errors.js';
 import type { Estimate } from './estimate.js';
 import { BATCH_DIM, type RunConfig } from './model.js';
-import { gib, parseSize } from './units.js';
+import { size, parseSize } from './units.js';
 
 export type BudgetLevel = 'error' | 'warn' | 'off';
 /** PASS: within budget. WARN: over, at level warn. FAIL: over, at level error. OFF: level off, not judged. */
@@ -68,7 +68,7 @@ export function headroomBytes(h: Headroom, capacity: number): number {
 }
 
 function headroomSpec(h: Headroom): string {
-  return 'bytes' in h ? gib(h.bytes) : `${+(h.fraction * 100).toFixed(4)}%`;
+  return 'bytes' in h ? size(h.bytes) : `${+(h.fraction * 100).toFixed(4)}%`;
 }
 
 /** Judges an estimate made with a card preset against a budget. */
@@ -87,16 +87,16 @@ export function checkBudget(est: Estimate, spec: BudgetSpec): BudgetResult {
   let message: string;
   if (spec.level === 'off') {
     status = 'OFF';
-    message = `budget level off: not judged (${margin >= 0 ? `${gib(margin)} under` : `${gib(-margin)} over`} the budget)`;
+    message = `budget level off: not judged (${margin >= 0 ? `${size(margin)} under` : `${size(-margin)} over`} the budget)`;
   } else if (margin >= 0) {
     status = 'PASS';
-    message = `${gib(est.device_total)} of ${gib(budget)} budget on ${est.gpu.id} (${gib(free)} left, ${gib(required)} required)`;
+    message = `${size(est.device_total)} of ${size(budget)} budget on ${est.gpu.id} (${size(free)} left, ${size(required)} required)`;
   } else {
     status = spec.level === 'warn' ? 'WARN' : 'FAIL';
     message =
       free < 0
-        ? `${gib(est.device_total)} does not fit ${est.gpu.id} (${gib(capacity)}): over the card by ${gib(-free)}`
-        : `${gib(est.device_total)} fits ${est.gpu.id} but leaves ${gib(free)}, short of the required headroom ${'fraction' in spec.headroom ? `${hs} (${gib(required)})` : hs} by ${gib(-margin)}`;
+        ? `${size(est.device_total)} does not fit ${est.gpu.id} (${size(capacity)}): over the card by ${size(-free)}`
+        : `${size(est.device_total)} fits ${est.gpu.id} but leaves ${size(free)}, short of the required headroom ${'fraction' in spec.headroom ? `${hs} (${size(required)})` : hs} by ${size(-margin)}`;
   }
   return {
     status,

@@ -2,6 +2,7 @@
  * Named symbolic dimensions: `token_limit: 1024`, `asv_chunk_size: token_limit`. Resolved in
  * dependency order; cycles, undeclared names and bad values are descriptor errors.
  */
+import { didYouMean } from './names.js';
 import { MemplanError } from './errors.js';
 import { compileExpr, evalValue, undeclared, type NumOrExpr } from './expr.js';
 
@@ -45,7 +46,7 @@ export function resolveDims(
       throw new MemplanError('E_CONFIG', `override of "${k}", which the model does not declare`, {
         path: `dims.${k}`,
         expected: `one of: ${[...specs.keys()].join(', ')}`,
-        hint: 'dimension overrides must name a dimension declared in the model descriptor',
+        hint: `${didYouMean(k, [...specs.keys()]) ? `did you mean "${didYouMean(k, [...specs.keys()])}"? ` : ''}dimension overrides must name a dimension declared in the model descriptor`,
       });
     }
     specs.set(k, { value: v, path: `dims.${k} (override)` });

@@ -9,7 +9,7 @@ import type { Component, Estimate, EstimateOptions, PhasePeak } from './estimate
 import { numel } from './graph.js';
 import { assemble, type ModelDescriptor, type RunConfig } from './model.js';
 import { simulateTfjs, tfjsOptimizer, type TfjsRun } from './runtime/tfjs-sim.js';
-import { gib, n } from './units.js';
+import { size, n } from './units.js';
 
 /** Refuses the run settings tfjs cannot do (the probe refuses the same). */
 export function checkTfjsRun(run: RunConfig): string[] {
@@ -98,7 +98,7 @@ export function estimateTfjs(model: ModelDescriptor, run: RunConfig, opts: Estim
       'optimizer step temporaries',
       over - grads - created,
       pred.optimizer === 'adam'
-        ? `tf.train.adam keeps ~14 parameter-sized tensors per variable until its tidy ends: ${gib(over - grads - created)}`
+        ? `tf.train.adam keeps ~14 parameter-sized tensors per variable until its tidy ends: ${size(over - grads - created)}`
         : `one variable at a time: the largest variable's update tensors + loss scalar`,
     );
   } else {
@@ -140,7 +140,7 @@ export function estimateTfjs(model: ModelDescriptor, run: RunConfig, opts: Estim
     tfjs: { optimizer: pred.optimizer, baseline: base, steps: pred.steps },
   };
   if (preset) {
-    est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: preset.context_bytes };
+    est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: preset.context_bytes, kind: preset.kind };
     est.headroom = preset.capacity_bytes - deviceTotal;
     est.fits = est.headroom >= 0;
   }

@@ -14,11 +14,13 @@ import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
 import { bytesOf, trainableParams, type OpRec, type Trace, type TTensor } from './tracer.js';
-import { gib, n } from './units.js';
+import { size, n } from './units.js';
 import { MemplanError } from './errors.js';
 
 export interface Preset {
   id: string;
+  /** Other names the card is known by (`4090`, `h100`); matched ignoring case, spaces and dashes. */
+  aliases?: string[];
   name: string;
   kind: 'gpu' | 'host';
   capacity_bytes: number;
@@ -79,7 +81,9 @@ export interface Estimate {
   device_total: number;
   forward_saved: number;
   saved_items: SavedItem[];
-  gpu?: { id: string; name: string; capacity: number; context: number };
+  gpu?: { id: string; name: string; capacity: number; context: number; kind: 'gpu' | 'host' };
+  /** Where the tensors live: cuda (a card) or cpu (host RAM). */
+  device?: 'cuda' | 'cpu';
   fits?: boolean;
   headroom?: number;
   notes: string[];
@@ -383,12 +387,12 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     const act = peak.microbatch === 'later' ? sim.later : sim.first;
     if (peak.microbatch === 'first' && act.paramGrads > 0) {
       const pg = shardGrads > 1 ? Math.ceil(act.paramGrads / shardGrads) : act.paramGrads;
-      add('gradients', 'gradients (built up so far in backward)', pg, `${gib(pg)} of ${gib(grads)} produced by the time of the peak at ${act.at}`);
+      add('gradients', 'gradients (built up so far in backward)', pg, `${size(pg)} of ${size(grads)} produced by the time of the peak at ${act.at}`);
     }
     // Weight copies ops saved are in saved activations; the cache itself lives only until forward ends.
     // Parameters known only by count (a `params` block) have no traced cast: their copy is counted whole.
     const cacheBytes = act.autocastCache + autocast;
-    add('autocast_cache', 'autocast weight copies (cache only)', cacheBytes, `cast cache of ${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B until autocast exits; ${gib(cacheBytes)} of it not saved by any op at ${act.at}`);
+    add('autocast_cache', 'autocast weight copies (cache only)', cacheBytes, `cast cache of ${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B until autocast exits; ${size(cacheBytes)} of it not saved by any op at ${act.at}`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, f('gather_buffers'));
     // Per-block parts: saved activations and loss buffers apart, each summing to its component.
     const partsOf = (loss: boolean) => {
@@ -447,7 +451,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
       ctx,
       preset.kind === 'host'
         ? `OS + Python/framework process baseline (assumed; preset ${preset.id})`
-        : `context ${gib(preset.context_bytes)} + cuBLAS workspace ${gib(preset.workspace_bytes ?? 0)} (preset ${preset.id}; sources in presets/${preset.id}.yaml)`,
+        : `context ${size(preset.context_bytes)} + cuBLAS workspace ${size(preset.workspace_bytes ?? 0)} (preset ${preset.id}; sources in presets/${preset.id}.yaml)`,
       'device',
     );
   }
@@ -462,6 +466,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   const est: Estimate = {
     model: model.name,
     runtime: 'pytorch',
+    device: run.device,
     precision: run.precision,
     batch_size: run.batch_size,
     grad_accum: run.grad_accum,
@@ -491,7 +496,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   };
   if (run.claims?.length) est.claims = checkClaims(est, run.claims);
   if (preset) {
-    est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: preset.context_bytes };
+    est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: preset.context_bytes, kind: preset.kind };
     est.headroom = preset.capacity_bytes - deviceTotal;
     est.fits = est.headroom >= 0;
   }

@@ -8,6 +8,7 @@ import { BLOCKS } from './blocks/index.js';
 import { MemplanError, joinPath } from './errors.js';
 import { numOrExpr } from './blocks/types.js';
 import { CLAIM_KEYS } from './claim-keys.js';
+import { didYouMean } from './names.js';
 import { VALIDATORS } from './schema-validators.generated.js';
 
 const shape = { type: 'array', items: numOrExpr, minItems: 1 };
@@ -199,6 +200,7 @@ export const presetSchema = {
   properties: {
     $schema: { type: 'string' },
     id: { type: 'string', pattern: '^[a-z0-9-]+$' },
+    aliases: { type: 'array', items: { type: 'string', minLength: 1 } },
     name: { type: 'string' },
     kind: { enum: ['gpu', 'host'] },
     capacity_bytes: { type: 'integer', minimum: 1 },
@@ -249,10 +251,7 @@ function allowedKeys(root: unknown, schemaPath: string): string[] {
   return props ? Object.keys(props).filter((k) => k !== '$schema') : [];
 }
 
-function closest(word: string, options: string[]): string | undefined {
-  const w = word.toLowerCase();
-  return options.find((o) => o.toLowerCase() === w) ?? options.find((o) => o.includes(w) || w.includes(o)) ?? options.find((o) => o.slice(0, 3) === w.slice(0, 3));
-}
+const closest = didYouMean;
 
 function toError(e: ErrorObject, what: string, root: unknown, data: unknown, siblings: ErrorObject[] = [e]): MemplanError {
   const path = jsonPointerToPath(e.instancePath);
@@ -347,7 +346,7 @@ function validateBlocks(blocks: Record<string, unknown>[], path: string): void {
     const type = blk.type;
     if (typeof type !== 'string' || !BLOCKS.has(type)) {
       const known = [...BLOCKS.keys()];
-      const close = typeof type === 'string' ? known.find((k) => k.startsWith(type.slice(0, 3))) : undefined;
+      const close = typeof type === 'string' ? didYouMean(type, known) : undefined;
       throw new MemplanError('E_UNKNOWN_BLOCK', `unknown block type ${JSON.stringify(type)}`, {
         path: `${at}.type`,
         expected: `one of ${known.join(', ')}`,

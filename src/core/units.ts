@@ -24,6 +24,33 @@ export function gb(bytes: number): string {
   return scaled(bytes, 1000, DEC);
 }
 
+/** Which units sizes are printed in: binary (GiB, the default), decimal (GB), or both side by side. */
+export type Units = 'binary' | 'decimal' | 'both';
+export const UNITS: readonly Units[] = ['binary', 'decimal', 'both'];
+
+/** The byte formatter for a unit system: `23.99 GiB`, `25.76 GB`, or `23.99 GiB (25.76 GB)`. */
+export function byteFormat(units: Units = 'binary'): (bytes: number) => string {
+  return units === 'decimal' ? gb : units === 'both' ? formatBytes : gib;
+}
+
+let current: Units = 'binary';
+
+/** Sets the unit system size() prints in (the CLI's --units); returns the previous one. */
+export function setUnits(u: Units): Units {
+  const prev = current;
+  current = u;
+  return prev;
+}
+
+export function currentUnits(): Units {
+  return current;
+}
+
+/** A size for people to read, in the unit system chosen by setUnits() (binary unless changed). */
+export function size(bytes: number): string {
+  return byteFormat(current)(bytes);
+}
+
 /** `686.6 MiB (737.3 MB)` */
 export function formatBytes(bytes: number): string {
   return Math.abs(bytes) < 1024 ? `${bytes} B` : `${gib(bytes)} (${gb(bytes)})`;

@@ -66,7 +66,7 @@ describe('memplan check: over budget', () => {
     const { code, out } = await run('check', `${F}/check-over-budget/config.yaml`);
     assert.equal(code, 1);
     assert.match(out, /│ FAIL /);
-    assert.match(out, /FAIL test\/fixtures\/check-over-budget\/config.yaml:3 \(rtx-4090\): .* over the card by/);
+    assert.match(out.replace(/\n\s+/g, ' '), /FAIL test\/fixtures\/check-over-budget\/config.yaml:3 \(rtx-4090\): .* over the card by/);
     assert.match(out, /1 config: 1 FAIL \(exit 1\)/);
   });
 

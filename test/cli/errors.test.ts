@@ -92,7 +92,7 @@ describe('bad input with --format json: the error as JSON on stdout', () => {
 describe('usage errors', () => {
   const usage: [string, string[], RegExp][] = [
     ['unknown option', ['estimate', fixture('fits'), '--bogus'], /unknown option '--bogus'/],
-    ['missing config', ['estimate'], /missing required argument 'config'/],
+    ['missing --gpu value', ['estimate', fixture('fits'), '--gpu'], /option '--gpu <id>' argument missing/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
   ];
   for (const [name, argv, message] of usage) {

@@ -38,7 +38,11 @@ describe('estimate: exit codes', () => {
     assert.equal(r.code, 1);
     // Needs 32e9 weights + 32e9 grads + 64e9 Adam state + 32e9 foreach temporaries = 160e9,
     // +10% allocator = 176e9, + context. Over by that minus 24564 MiB = 150,723,551,232 B.
-    assert.match(r.stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB \(150\.7 GB\): needs 164\.4 GiB \(176\.5 GB\)$/m);
+    assert.match(r.stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB: needs 164\.4 GiB$/m);
+    // --units decimal: 150,723,551,232 B = 150.7 GB; --units both prints the two side by side.
+    assert.match((await cli('estimate', OVER, '--units', 'decimal')).stdout, /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 150\.7 GB: needs 176\.5 GB$/m);
+    assert.match((await cli('estimate', OVER, '--units=both')).stdout.replace(/\n\s+/g, ' '), /^verdict: OVER BUDGET on NVIDIA GeForce RTX 4090 \(24 GB\) by 140\.4 GiB \(150\.7 GB\): needs 164\.4 GiB \(176\.5 GB\)$/m);
+    assert.equal((await cli('estimate', OVER, '--units', 'metric')).code, 2);
   });
 
   it('exits 1 with --format json too, and 0 with a card that holds it', async () => {
@@ -161,18 +165,22 @@ describe('estimate --gpu', () => {
 });
 
 describe('estimate table', () => {
-  it('fits in 120 columns, names both unit systems and ends with a verdict', async () => {
+  it('fits in 100 columns in every unit system, names its units and ends with a verdict', async () => {
     for (const file of [FITS, OVER, MINI]) {
-      const r = await cli('estimate', file);
-      assert.ok(widest(r.stdout) <= 120, `${file}: ${widest(r.stdout)} columns`);
-      assert.match(r.stdout, /^units: KiB, MiB, GiB = 1024, 1024\^2, 1024\^3 bytes; KB, MB, GB = 1000, 1000\^2, 1000\^3 bytes/m);
+      for (const units of ['binary', 'decimal', 'both']) {
+        const r = await cli('estimate', file, '--units', units);
+        assert.ok(widest(r.stdout) <= 100, `${file} --units ${units}: ${widest(r.stdout)} columns`);
+      }
+      assert.match((await cli('estimate', file)).stdout, /^units: KiB, MiB, GiB = 1024, 1024\^2, 1024\^3 bytes \(--units decimal for GB\)/m);
     }
     const r = await cli('estimate', FITS);
-    // 481,070,592 B used = 458.8 MiB = 481.1 MB; headroom 25,276,150,272 B = 23.54 GiB = 25.28 GB.
+    // 481,070,592 B used = 458.8 MiB; headroom 25,276,150,272 B = 23.54 GiB. One unit system: no GB beside them.
     assert.equal(DEVICE, 481070592);
-    assert.match(r.stdout, /^verdict: FITS on NVIDIA GeForce RTX 4090 \(24 GB\): 458\.8 MiB \(481\.1 MB\) used, 23\.54 GiB \(25\.28 GB\) headroom$/m);
+    assert.match(r.stdout, /^verdict: FITS on NVIDIA GeForce RTX 4090 \(24 GB\): 458\.8 MiB used, 23\.54 GiB headroom$/m);
+    assert.ok(!/\d (KB|MB|GB)\b/.test(r.stdout.replace(/\(\d+ GB\)/g, '')), 'no decimal sizes by default');
     // 131,584 B of weights = 128.5 KiB = 131.6 KB
-    assert.match(r.stdout, /│ weights \(fp32\) +│ 128\.5 KiB \(131\.6 KB\) +│/);
+    assert.match(r.stdout, /│ weights \(fp32\) +│ 128\.5 KiB +│/);
+    assert.match((await cli('estimate', FITS, '--units', 'decimal')).stdout, /│ weights \(fp32\) +│ 131\.6 KB +│/);
   });
 });
 
@@ -183,7 +191,7 @@ describe('estimate --format markdown', () => {
     const lines = r.stdout.split('\n');
     assert.match(lines[0]!, /^### memplan estimate: one-linear \(test\/fixtures\/fits\/config\.yaml\) on NVIDIA GeForce RTX 4090/);
     assert.ok(lines.includes('| component | bytes | share | formula |'));
-    assert.ok(lines.includes('| weights (fp32) | 128.5 KiB (131.6 KB) | 0.0% | 32,896 params x 4 B |'));
+    assert.ok(lines.includes('| weights (fp32) | 128.5 KiB | 0.0% | 32,896 params x 4 B |'));
     assert.ok(lines.some((l) => l.startsWith('**verdict: FITS on NVIDIA GeForce RTX 4090 (24 GB)')));
   });
 
@@ -195,16 +203,16 @@ describe('estimate --format markdown', () => {
 });
 
 describe('explain', () => {
-  it('adds the dimensions, phases, blocks and saved tensors, within 120 columns', async () => {
+  it('adds the dimensions, phases, blocks and saved tensors, within 100 columns', async () => {
     const r = await cli('explain', MINI);
     assert.equal(r.code, 0);
     for (const heading of ['dimensions:', 'phases (the peak is the largest):', 'blocks:']) assert.ok(r.stdout.includes(`\n${heading}\n`), heading);
     assert.match(r.stdout, /^ {2}batch=8, seq=128, d_model=128, heads=4, vocab=1,000, layers=2$/m);
     // PyTorch 2's nn.TransformerEncoderLayer runs fused attention: its packed q/k/v projection
     // [batch 8, seq 128, 3 x 128] x 4 B = 1.5 MiB is saved for backward, and no [8, 4, 128, 128] matrix.
-    assert.match(r.stdout, /│ encoder\[0\]\.self_attn linear +│ \[8, 128, 384\] +│ f32 +│ 1\.500 MiB \(1\.573 MB\)/);
+    assert.match(r.stdout, /│ encoder\[0\]\.self_attn linear +│ \[8, 128, 384\] +│ f32 +│ 1\.500 MiB +│/);
     assert.doesNotMatch(r.stdout, /\[8, 4, 128, 128\]/);
-    assert.ok(widest(r.stdout) <= 120);
+    assert.ok(widest(r.stdout) <= 100);
   });
 
   it('exits 1 over budget like estimate', async () => {

@@ -18,6 +18,11 @@ const CASES: [string, string[]][] = [
   ['mini-transformer.estimate.md', ['estimate', 'models/mini-transformer/config.yaml', '--format', 'markdown']],
   ['over-budget.estimate.txt', ['estimate', fixture('over-budget')]],
   ['over-budget.estimate.md', ['estimate', fixture('over-budget'), '--format', 'markdown']],
+  ['host-ram.estimate.txt', ['estimate', 'models/rna-multiscale/standard-ram8.yaml']],
+  ['peptide.recommend.txt', ['recommend', 'models/peptide/current-48x2.yaml', '--effective-batch', '96', '--top', '6']],
+  ['peptide.max-batch.txt', ['recommend', 'models/peptide/current-48x2.yaml', '--max-batch', '--gpu', '4090,a100,h100']],
+  ['gpus.txt', ['gpus']],
+  ['models.check.txt', ['check', 'models/']],
 ];
 
 describe('golden outputs', () => {
@@ -25,6 +30,8 @@ describe('golden outputs', () => {
     it(`${file}: memplan ${argv.join(' ')}`, async () => {
       const r = await cli(...argv);
       assert.equal(r.stderr, '');
+      // Terminal output within 100 columns (markdown tables are rendered, not read in a terminal).
+      if (file.endsWith('.txt')) assert.ok(r.stdout.split('\n').every((l) => [...l].length <= 100), 'every line within 100 columns');
       // Nothing that depends on where the checkout lives.
       assert.ok(!r.stdout.includes(ROOT.replace(/\/$/, '')), 'no absolute paths');
       const path = join(GOLDEN, file);

@@ -7,13 +7,15 @@ import { cli, json, widest } from './run.js';
 const PRESET_IDS = readdirSync('presets').filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
 
 describe('gpus', () => {
-  it('lists every preset as a table, with capacities in both units', async () => {
+  it('lists every preset as a table within 100 columns, one rule under the header only', async () => {
     const r = await cli('gpus');
     assert.equal(r.code, 0);
     for (const id of PRESET_IDS) assert.match(r.stdout, new RegExp(`│ ${id} +│`));
     // RTX 4090: 24564 MiB = 23.99 GiB = 25.76 GB; context 450 MiB + workspace 8.5 MiB = 458.5 MiB = 480.8 MB.
-    assert.match(r.stdout, /│ rtx-4090 +│ NVIDIA GeForce RTX 4090 \(24 GB\) +│ 23\.99 GiB \(25\.76 GB\) +│ 458\.5 MiB \(480\.8 MB\) +│ gpu +│/);
-    assert.ok(widest(r.stdout) <= 120);
+    assert.match(r.stdout, /│ rtx-4090 +│ NVIDIA GeForce RTX 4090 \(24 GB\) +│ 23\.99 GiB +│ 458\.5 MiB +│ gpu +│ 4090, rtx4090 +│/);
+    assert.match((await cli('gpus', '--units', 'decimal')).stdout, /│ rtx-4090 +│ NVIDIA GeForce RTX 4090 \(24 GB\) +│ 25\.76 GB +│ 480\.8 MB +│/);
+    assert.ok(widest(r.stdout) <= 100);
+    assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('├')).length, 1, 'one rule, under the header');
   });
 
   it('gives the preset data as JSON', async () => {
@@ -26,7 +28,7 @@ describe('gpus', () => {
   it('writes a markdown table', async () => {
     const r = await cli('gpus', '--format', 'markdown');
     const lines = r.stdout.trim().split('\n');
-    assert.equal(lines[0], '| id | name | capacity | context + workspace | kind |');
+    assert.equal(lines[0], '| id | name | capacity | baseline | kind | also |');
     assert.equal(lines.length, 2 + PRESET_IDS.length);
   });
 });
@@ -35,7 +37,8 @@ describe('help and version', () => {
   it('--help lists the commands and exits 0', async () => {
     const r = await cli('--help');
     assert.equal(r.code, 0);
-    for (const c of ['estimate [options] <config>', 'explain [options] <config>', 'gpus [options]']) assert.ok(r.stdout.includes(c), c);
+    for (const c of ['estimate [options] [config]', 'explain [options] [config]', 'gpus [options]', 'init [options] [dir]', 'plot [options] [config]', 'completion <shell>']) assert.ok(r.stdout.includes(c), c);
+    assert.match(r.stdout, /Examples:\n  \$ memplan init/);
   });
 
   it('estimate --help lists its options', async () => {

@@ -1,5 +1,6 @@
 /** `recommend --verify`: the probe-able twin of a run config, and a real probe of the top choice. */
 import assert from 'node:assert/strict';
+import { twinLine, twinScope, twinWord } from '../../src/probe/wording.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -68,7 +69,7 @@ describe('recommend --verify', () => {
       stderr: { write: (s: string) => (err += s) },
     });
     assert.equal(code, 0, err);
-    const data = JSON.parse(out) as { verify: { card: string; ok: boolean; backend: string; steps: { predicted: number; measured: number }[]; changes: string[] }[] };
+    const data = JSON.parse(out) as { verify: { card: string; ok: boolean; backend: string; steps: { predicted: number; measured: number }[]; changes: string[]; scope: string[]; scale: number; config_batch: number; batch_size: number }[] };
     assert.equal(data.verify.length, 1);
     const v = data.verify[0]!;
     assert.equal(v.card, 'rtx-4090');
@@ -77,6 +78,26 @@ describe('recommend --verify', () => {
     assert.equal(v.steps.length, 2);
     for (const s of v.steps) assert.equal(s.measured, s.predicted);
     assert.ok(v.changes.includes('precision bf16-mixed -> fp32 (tfjs holds float32 only)'));
-    assert.match(err, /verify: probing rtx-4090's top choice/);
+    assert.match(err, /verify: probing a TensorFlow\.js twin of rtx-4090's top choice/);
+    // The verdict names the twin, each change and its scale, and what it does not show; never "VERIFIED".
+    const scope = v.scope.join('\n');
+    assert.ok(!/VERIFIED/.test(out));
+    assert.match(scope, /^probed: a TensorFlow\.js twin on wasm: precision bf16-mixed -> fp32 \(tfjs holds float32 only\)/);
+    for (const c of v.changes) assert.ok(scope.includes(c), c);
+    assert.ok(scope.includes(v.scale === 1 ? `batch ${v.batch_size} (not scaled)` : `batch ${v.config_batch} -> ${v.batch_size} (scale ${v.scale}`));
+    assert.match(scope, /\nTWIN MATCHES: the twin's measured peak is within 1% of memplan's tfjs estimate of it/);
+    assert.match(scope, /\ndoes not show: the PyTorch config's bytes \(PyTorch itself, precision bf16-mixed, .*the CUDA caching allocator and context are not exercised\)/);
+  });
+});
+
+describe('probe wording', () => {
+  it('a twin that missed says so and claims nothing about PyTorch', () => {
+    const facts = { backend: 'cpu', configBatch: 64, batch: 2, scale: 0.03, changes: ['attention sdpa -> eager (tfjs has no fused attention)', 'grad_accum 4 -> 1 (one micro-batch per step)'], ok: false, maxErrorPct: 3.5 };
+    assert.equal(twinWord(false), 'TWIN OFF');
+    assert.equal(twinLine(facts), 'probed: a TensorFlow.js twin on cpu: attention sdpa -> eager (tfjs has no fused attention); grad_accum 4 -> 1 (one micro-batch per step); batch 64 -> 2 (scale 0.03; sequence-like dimensions shrink once the batch is 1)');
+    const [verdict, shows, not] = twinScope(facts);
+    assert.equal(verdict, "TWIN OFF: the twin's measured peak is off memplan's tfjs estimate of it by up to 3.500% (over 1%)");
+    assert.match(shows!, /miss this model graph/);
+    assert.match(not!, /PyTorch itself, attention sdpa, grad_accum 4, the full-size batch, the CUDA caching allocator and context/);
   });
 });

@@ -161,7 +161,7 @@ test('protein-esm: ESM weights, attention maps, DDP buckets and the host cache, 
   const host = estimateRun('protein-esm', 'host-cache');
   assert.equal(component(host, 'buffers'), 3 * perProcess);
   assert.equal(host.allocated, 3 * perProcess + 3 * 10000 * 500 * 1280 * 4);
-  assert.equal(estimateRun('protein-esm', 'host-cache', { gpu: 'slurm-100g' }).fits, false);
+  assert.equal(estimateRun('protein-esm', 'host-cache', { gpu: 'slurm-100gb' }).fits, false);
   assert.equal(host.fits, true);
 });
 

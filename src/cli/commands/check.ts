@@ -18,6 +18,8 @@ import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '
 import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { applySets, collect, parseFormat } from '../options.js';
+import { examples, unitsOption } from '../common.js';
+import { discoverConfig } from '../discover.js';
 
 interface CheckCliOptions {
   gpu?: string;
@@ -176,8 +178,8 @@ export function exitCode(rows: readonly CheckRow[]): number {
 }
 
 export function registerCheck(program: Command, ctx: CommandContext): void {
-  program
-    .command('check <configs...>')
+  const cmd = program
+    .command('check [configs...]')
     .description('CI gate: check each config against its memory budget (card, headroom, level); exit 1 when any is over, 2 when any cannot be read')
     .option('--gpu <ids>', 'card preset(s), comma-separated; replaces each config\'s budget.gpu')
     .option('--headroom <size>', 'required headroom: a size (2GiB) or a share of the card (10%); replaces budget.headroom')
@@ -185,32 +187,40 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
     .option('--format <format>', CHECK_FORMATS.join(' | '), 'table')
     .option('--baseline <file>', 'a previous run\'s JSON (--write-baseline or --format json): report the change per config')
     .option('--write-baseline <file>', 'also write this run\'s JSON report to a file, for a later --baseline')
-    .option('--set <key=value>', 'override a run setting or a dimension in every config (repeatable)', collect, [])
-    .action((args: string[], o: CheckCliOptions) => {
-      const format = parseFormat(o.format, CHECK_FORMATS);
-      const overrides = parseOverrides(o);
-      const baseline = o.baseline !== undefined ? readBaseline(o.baseline) : undefined;
-      const rows: CheckRow[] = [];
-      const texts = new Map<string, string>();
-      for (const input of expandInputs(args)) {
-        if (input.error) {
-          rows.push(errorRow(input.file, input.error, undefined, new Map()));
-          continue;
-        }
-        const got = checkFile(input.file, overrides, o.set ?? []);
-        rows.push(...got.rows);
-        if (got.text !== undefined) texts.set(display(input.file), got.text);
+    .option('--set <key=value>', 'override a run setting or a dimension in every config (repeatable)', collect, []);
+  unitsOption(cmd);
+  examples(cmd, [
+    'memplan check                                      # the config found here',
+    'memplan check models/ --format github             # every run config under models/, annotations on GitHub',
+    "memplan check 'configs/**/*.yaml' --gpu 4090 --headroom 10%",
+    'memplan check configs/ --baseline main.json --format markdown',
+  ]);
+  cmd.action((argsIn: string[], o: CheckCliOptions) => {
+    const args = argsIn.length ? argsIn : [discoverConfig()];
+    const format = parseFormat(o.format, CHECK_FORMATS);
+    const overrides = parseOverrides(o);
+    const baseline = o.baseline !== undefined ? readBaseline(o.baseline) : undefined;
+    const rows: CheckRow[] = [];
+    const texts = new Map<string, string>();
+    for (const input of expandInputs(args)) {
+      if (input.error) {
+        rows.push(errorRow(input.file, input.error, undefined, new Map()));
+        continue;
       }
-      if (baseline) compare(rows, baseline, texts);
-      const report: CheckReport = { tool: 'memplan check', version: 1, exit: exitCode(rows), results: rows };
-      if (o.writeBaseline !== undefined) {
-        try {
-          writeFileSync(o.writeBaseline, renderCheck(report, 'json'));
-        } catch (e) {
-          throw new MemplanError('E_FILE', `cannot write ${o.writeBaseline}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: '--write-baseline' });
-        }
+      const got = checkFile(input.file, overrides, o.set ?? []);
+      rows.push(...got.rows);
+      if (got.text !== undefined) texts.set(display(input.file), got.text);
+    }
+    if (baseline) compare(rows, baseline, texts);
+    const report: CheckReport = { tool: 'memplan check', version: 1, exit: exitCode(rows), results: rows };
+    if (o.writeBaseline !== undefined) {
+      try {
+        writeFileSync(o.writeBaseline, renderCheck(report, 'json'));
+      } catch (e) {
+        throw new MemplanError('E_FILE', `cannot write ${o.writeBaseline}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: '--write-baseline' });
       }
-      ctx.io.stdout.write(renderCheck(report, format));
-      ctx.exit = report.exit;
-    });
+    }
+    ctx.io.stdout.write(renderCheck(report, format));
+    ctx.exit = report.exit;
+  });
 }

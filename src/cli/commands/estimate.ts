@@ -6,6 +6,8 @@ import { display, getPreset, withConfig, type LoadedConfig } from '../load.js';
 import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { collect, parseFormat } from '../options.js';
+import { examples, unitsOption } from '../common.js';
+import { configArg } from '../discover.js';
 
 export interface EstimateCliOptions {
   gpu?: string;
@@ -14,8 +16,8 @@ export interface EstimateCliOptions {
 }
 
 /** Loads a config with --set applied and estimates it on the chosen card (--gpu, else the config's). */
-export function runEstimate(file: string, o: EstimateCliOptions): { est: Estimate; cfg: LoadedConfig; preset?: Preset } {
-  return withConfig(file, o.set ?? [], (cfg) => {
+export function runEstimate(file: string | undefined, o: EstimateCliOptions): { est: Estimate; cfg: LoadedConfig; preset?: Preset } {
+  return withConfig(configArg(file), o.set ?? [], (cfg) => {
     if (o.gpu && o.gpu.includes(',')) {
       throw new MemplanError('E_OPTION', 'estimate takes one card', { path: '--gpu', expected: 'one preset id', hint: 'use `memplan recommend --gpu a,b` to compare cards' });
     }
@@ -44,7 +46,7 @@ function presetFor(cfg: LoadedConfig, option: string | undefined): Preset | unde
 }
 
 export function registerEstimate(program: Command, ctx: CommandContext): void {
-  const action = (explain: boolean) => (file: string, o: EstimateCliOptions) => {
+  const action = (explain: boolean) => (file: string | undefined, o: EstimateCliOptions) => {
     const format = parseFormat(o.format);
     const { est, cfg } = runEstimate(file, o);
     const label = display(cfg.file);
@@ -52,16 +54,25 @@ export function registerEstimate(program: Command, ctx: CommandContext): void {
     ctx.io.stdout.write(text);
     ctx.exit = est.fits === false ? EXIT.OVER : EXIT.OK;
   };
-  for (const [name, explain, desc] of [
-    ['estimate', false, 'memory of one training step: per-component breakdown, totals, and whether it fits the card'],
-    ['explain', true, 'every component with its formula, the phases, blocks, dimensions and largest saved tensors'],
+  for (const [name, explain, desc, ex] of [
+    ['estimate', false, 'memory of one training step: per-component breakdown, totals, and whether it fits the card', [
+      'memplan estimate                                   # the config found here (memplan.yaml, or the one run config)',
+      'memplan estimate models/mini-transformer/config.yaml --gpu 4090',
+      'memplan estimate config.yaml --set batch_size=32 --set precision=bf16-mixed --format json',
+    ]],
+    ['explain', true, 'every component with its formula, the phases, blocks, dimensions and largest saved tensors', [
+      'memplan explain models/aam/baseline.yaml',
+      'memplan explain config.yaml --gpu a100 --units decimal',
+    ]],
   ] as const) {
-    program
-      .command(`${name} <config>`)
+    const cmd = program
+      .command(`${name} [config]`)
       .description(desc)
-      .option('--gpu <id>', 'card preset (memplan gpus lists them); default: the config\'s gpu')
+      .option('--gpu <id>', 'card preset or alias (memplan gpus lists them; 4090, h100 work); default: the config\'s gpu')
       .option('--set <key=value>', 'override a run setting (batch_size=8, precision=bf16-mixed, optimizer.impl=fused) or a model dimension (seq=512); repeatable', collect)
-      .option('--format <format>', 'table | json | markdown', 'table')
-      .action(action(explain));
+      .option('--format <format>', 'table | json | markdown', 'table');
+    unitsOption(cmd);
+    examples(cmd, [...ex]);
+    cmd.action(action(explain));
   }
 }

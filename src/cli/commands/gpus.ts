@@ -1,30 +1,38 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { formatBytes } from '../../core/units.js';
+import { size } from '../../core/units.js';
 import { loadPresets } from '../load.js';
 import type { CommandContext } from '../context.js';
 import { parseFormat } from '../options.js';
+import { examples, unitsOption } from '../common.js';
+
 
 export function registerGpus(program: Command, ctx: CommandContext): void {
-  program
+  const cmd = program
     .command('gpus')
-    .description('list the GPU and host-RAM presets (data files under presets/)')
-    .option('--format <format>', 'table | json | markdown', 'table')
-    .action((o: { format: string }) => {
+    .description('list the GPU and host-RAM presets (data files under presets/) and their aliases')
+    .option('--format <format>', 'table | json | markdown', 'table');
+  unitsOption(cmd);
+  examples(cmd, ['memplan gpus', 'memplan gpus --units decimal', 'memplan gpus --format json']);
+  cmd.action((o: { format: string }) => {
       const format = parseFormat(o.format);
       const presets = [...loadPresets().values()];
       if (format === 'json') {
         ctx.io.stdout.write(JSON.stringify(presets, null, 2) + '\n');
         return;
       }
-      const rows = presets.map((p) => [p.id, p.name, formatBytes(p.capacity_bytes), formatBytes(p.context_bytes + (p.workspace_bytes ?? 0)), p.kind]);
+      const rows = presets.map((p) => [p.id, p.name, size(p.capacity_bytes), size(p.context_bytes + (p.workspace_bytes ?? 0)), p.kind, (p.aliases ?? []).join(', ')]);
+      const head = ['id', 'name', 'capacity', 'baseline', 'kind', 'also'];
       if (format === 'markdown') {
-        const out = ['| id | name | capacity | context + workspace | kind |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)];
+        const out = [`| ${head.join(' | ')} |`, '|---|---|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)];
         ctx.io.stdout.write(out.join('\n') + '\n');
         return;
       }
-      const t = new Table({ head: ['id', 'name', 'capacity', 'context + workspace', 'kind'], style: { head: [], border: [] } });
+      // One rule under the header, none between rows; within 100 columns.
+      const t = new Table({ head, style: { head: [], border: [] }, colWidths: [13, 33, 11, 14, 6, 16], wordWrap: true, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
       t.push(...rows);
-      ctx.io.stdout.write(t.toString() + '\n');
+      const lines = t.toString().split('\n');
+      lines.splice(2, 0, lines[0]!.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤'));
+      ctx.io.stdout.write(`${lines.join('\n')}\nbaseline: CUDA context + library workspaces (gpu), or the process baseline (host)\nalso: aliases; any id or alias matches ignoring case, spaces, dashes and a GB suffix\n`);
     });
 }

@@ -1,16 +1,21 @@
 import type { Command } from 'commander';
+import { parseHeadroom, type Headroom } from '../../core/check.js';
 import { MemplanError } from '../../core/errors.js';
 import { maxBatch, parseAllow, recommend, type Target } from '../../core/recommend.js';
-import { parseSize } from '../../core/units.js';
-import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
-import { display, getPreset, loadPresets, withConfig } from '../load.js';
-import { EXIT, type CommandContext } from '../context.js';
-import { collect, parseFormat } from '../options.js';
 import type { ModelDescriptor } from '../../core/model.js';
 import type { RecommendResult } from '../../core/recommend.js';
-import { probeVariant } from '../../probe/variant.js';
+import { size } from '../../core/units.js';
 import type { BackendChoice } from '../../probe/backend.js';
-import { formatBytes } from '../../core/units.js';
+import { probeVariant } from '../../probe/variant.js';
+import { twinLine, twinScope, twinWord } from '../../probe/wording.js';
+import { examples, unitsOption } from '../common.js';
+import { EXIT, type CommandContext } from '../context.js';
+import { configArg } from '../discover.js';
+import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
+import { wrap } from '../format/estimate.js';
+import { display, getPreset, loadPresets, withConfig, type LoadedConfig } from '../load.js';
+import { collect, parseFormat } from '../options.js';
+import { writeRunConfig } from '../write.js';
 
 export interface VerifyCheck {
   card: string;
@@ -19,19 +24,23 @@ export interface VerifyCheck {
   changes: string[];
   backend?: string;
   scale?: number;
+  /** The micro-batch of the recommended config, and the one the twin ran at. */
+  config_batch?: number;
   batch_size?: number;
   steps?: { step: number; predicted: number; measured: number; errorPct: number }[];
   maxErrorPct?: number;
-  /** undefined when the check could not run (nothing fits, or the probe refused). */
+  /** Whether the twin matched memplan's tfjs estimate; undefined when the check could not run. */
   ok?: boolean;
+  /** What the check does and does not show (twinScope). */
+  scope?: string[];
   reason?: string;
 }
 
 const VERIFY_BYTES = 512 * 1024 * 1024;
 
 /**
- * Probes each card's top choice: the same model graph and micro-batch in TensorFlow.js (loaded only
- * here), scaled down to fit the probe's backend, against the estimator's tfjs runtime prediction.
+ * Probes each card's top choice: its TensorFlow.js twin (probeVariant), scaled down to fit the probe's
+ * backend, against the estimator's tfjs runtime prediction of that twin.
  */
 async function verifyTop(model: ModelDescriptor, result: RecommendResult, backend: string | undefined, progress: (line: string) => void): Promise<VerifyCheck[]> {
   const { verify, fitScale } = await import('../../probe/probe.js');
@@ -45,15 +54,16 @@ async function verifyTop(model: ModelDescriptor, result: RecommendResult, backen
     }
     const { run, changes } = probeVariant(best.run);
     const config = `${best.batch_size} x ${best.grad_accum}`;
-    progress(`verify: probing ${card}'s top choice (${config}) in TensorFlow.js...`);
+    progress(`verify: probing a TensorFlow.js twin of ${card}'s top choice (${config})...`);
     try {
       // Shrunk to about 512 MiB of tfjs tensors so the check takes seconds; the rules are size-independent.
       const opts = { backend: backend as BackendChoice | undefined, onProgress: progress };
       const r = await verify(model, run, { ...opts, scale: fitScale(model, run, { ...opts, limitBytes: VERIFY_BYTES }) });
+      const facts = { backend: r.backend, configBatch: best.batch_size, batch: r.batch_size, scale: r.scale, changes, ok: r.ok, maxErrorPct: r.maxErrorPct };
       out.push({
-        card, config, changes, backend: r.backend, scale: r.scale, batch_size: r.batch_size,
+        card, config, changes, backend: r.backend, scale: r.scale, config_batch: best.batch_size, batch_size: r.batch_size,
         steps: r.steps.map((s) => ({ step: s.step, predicted: s.predicted, measured: s.measured, errorPct: s.errorPct })),
-        maxErrorPct: r.maxErrorPct, ok: r.ok,
+        maxErrorPct: r.maxErrorPct, ok: r.ok, scope: [twinLine(facts), ...twinScope(facts)],
       });
     } catch (e) {
       if (!(e instanceof MemplanError)) throw e;
@@ -64,15 +74,15 @@ async function verifyTop(model: ModelDescriptor, result: RecommendResult, backen
 }
 
 function renderVerify(checks: VerifyCheck[], format: string): string {
-  const lines: string[] = [format === 'markdown' ? '\n### verify (TensorFlow.js probe)\n' : '\nverify (TensorFlow.js probe of each top choice):'];
+  const lines: string[] = [format === 'markdown' ? '\n### verify (TensorFlow.js twin of each top choice)\n' : '\nverify (TensorFlow.js twin of each top choice):'];
   for (const c of checks) {
     if (c.ok === undefined) {
       lines.push(`- ${c.card}: not verified: ${c.reason}`);
       continue;
     }
-    const steps = c.steps!.map((s) => `step ${s.step} predicted ${formatBytes(s.predicted)}, measured ${formatBytes(s.measured)} (${s.errorPct.toFixed(3)}%)`).join('; ');
-    lines.push(`- ${c.card} ${c.config}: ${c.ok ? 'VERIFIED' : 'OFF'} on ${c.backend} at batch ${c.batch_size} (scale ${c.scale}): ${steps}`);
-    if (c.changes.length) lines.push(`  probed as: ${c.changes.join('; ')}; the check covers the model graph's memory rules, not these settings`);
+    const steps = c.steps!.map((s) => `step ${s.step} predicted ${size(s.predicted)}, measured ${size(s.measured)} (${s.errorPct.toFixed(3)}%)`).join('; ');
+    lines.push(wrap(`- ${c.card} ${c.config}: ${twinWord(c.ok)}: ${steps}`, 4));
+    for (const l of c.scope ?? []) lines.push(wrap(`  ${l}`, 4));
   }
   return lines.join('\n') + '\n';
 }
@@ -89,6 +99,7 @@ export interface RecommendCliOptions {
   format?: string;
   verify?: boolean;
   backend?: string;
+  write?: string;
 }
 
 function positiveInt(v: string | undefined, path: string): number | undefined {
@@ -118,61 +129,91 @@ export function parseTargets(list: string, defaultCount: number): Target[] {
   });
 }
 
+/** The headroom a proposal must leave: --margin and the config's budget.headroom, the larger applying. */
+function margins(o: RecommendCliOptions, cfg: LoadedConfig): Headroom[] | undefined {
+  const out: Headroom[] = [];
+  if (o.margin !== undefined) out.push(parseHeadroom(o.margin, '--margin'));
+  if (cfg.run.budget?.headroom !== undefined) out.push(parseHeadroom(cfg.run.budget.headroom, 'budget.headroom'));
+  return out.length ? out : undefined;
+}
+
+function targetsOf(o: RecommendCliOptions, cfg: LoadedConfig): Target[] {
+  const count = positiveInt(o.gpus, '--gpus') ?? cfg.run.distributed.gpus;
+  const gpuList = o.gpu ?? (cfg.run.gpu ?? cfg.run.budget?.gpu)?.join(',');
+  if (!gpuList) {
+    throw new MemplanError('E_OPTION', 'no card given', { path: '--gpu', hint: 'pass --gpu ID (memplan gpus lists them) or set gpu: in the config' });
+  }
+  return parseTargets(gpuList, count);
+}
+
+function runMaxBatch(ctx: CommandContext, cfg: LoadedConfig, o: RecommendCliOptions, targets: Target[], format: string): void {
+  if (o.allow?.length || o.effectiveBatch) {
+    throw new MemplanError('E_OPTION', '--max-batch searches the micro-batch of the config as given', {
+      path: '--max-batch',
+      hint: 'drop --allow/--effective-batch, or use --set to change the config first',
+    });
+  }
+  const results = targets.map((t) => maxBatch(cfg.model, cfg.run, t, { margin: margins(o, cfg) }));
+  const first = results[0]!;
+  const written = o.write !== undefined && first.run ? writeRunConfig(o.write, cfg, first.run, first.gpu.id, first.margin, `largest micro-batch on ${first.gpu.id} leaving ${size(first.margin)}`) : undefined;
+  if (o.write !== undefined && !first.run) throw new MemplanError('E_CONFIG', `nothing to write: not even micro-batch 1 leaves the margin on ${first.gpu.id}`, { path: '--write' });
+  ctx.io.stdout.write(renderMaxBatch(results, cfg.model.name, display(cfg.file), format) + (written && format !== 'json' ? `wrote ${written}\n` : ''));
+  ctx.exit = results.some((r) => r.max_batch > 0) ? EXIT.OK : EXIT.OVER;
+}
+
+async function runRecommend(ctx: CommandContext, cfg: LoadedConfig, o: RecommendCliOptions, targets: Target[], format: string): Promise<void> {
+  const label = display(cfg.file);
+  const result = recommend(cfg.model, cfg.run, {
+    targets,
+    effectiveBatch: positiveInt(o.effectiveBatch, '--effective-batch'),
+    allow: (o.allow ?? []).map(parseAllow),
+    top: positiveInt(o.top, '--top'),
+    margin: margins(o, cfg),
+  });
+  const best = result.targets[0]!.best;
+  if (o.write !== undefined && !best) throw new MemplanError('E_CONFIG', 'nothing to write: no config leaves the margin on the first card', { path: '--write' });
+  const written = o.write !== undefined && best ? writeRunConfig(o.write, cfg, best.run, result.targets[0]!.gpu.id, result.targets[0]!.margin, result.targets[0]!.summary) : undefined;
+  const wroteLine = written && format !== 'json' ? `wrote ${written} (the top choice on ${result.targets[0]!.gpu.id}; memplan check ${written} passes it)\n` : '';
+  if (!o.verify) {
+    ctx.io.stdout.write(renderRecommend(result, label, format) + wroteLine);
+    ctx.exit = result.fits ? EXIT.OK : EXIT.OVER;
+    return;
+  }
+  const checks = await verifyTop(cfg.model, result, o.backend, (line) => ctx.io.stderr.write(line + '\n'));
+  ctx.io.stdout.write(format === 'json' ? JSON.stringify({ ...result, verify: checks }, null, 2) + '\n' : renderRecommend(result, label, format) + renderVerify(checks, format) + wroteLine);
+  // A twin that missed its estimate is not trusted: exit 1, like nothing fitting.
+  ctx.exit = result.fits && checks.every((c) => c.ok !== false) ? EXIT.OK : EXIT.OVER;
+}
+
 export function registerRecommend(program: Command, ctx: CommandContext): void {
-  program
-    .command('recommend <config>')
-    .description('the configs that fit a card at an effective batch, ranked by a speed proxy and headroom; or --max-batch')
+  const cmd = program
+    .command('recommend [config]')
+    .description('the configs that fit a card at an effective batch, ranked by a step-time proxy; or --max-batch')
     .option('--gpu <list>', 'card presets, comma-separated; NxID for N GPUs of a kind (4xa100-80); default: the config\'s gpu')
     .option('--gpus <n>', 'GPUs per card entry without a count (default: the config\'s distributed.gpus)')
     .option('--effective-batch <n>', 'samples per optimizer step over all GPUs (default: batch_size x grad_accum x gpus of the config)')
     .option('--allow <knob[=values]>', 'let a result-changing knob vary: token_limit=256..1024, precision=bf16-mixed, optimizer=adamw-8bit, a descriptor knob (repeatable)', collect, [])
-    .option('--max-batch', 'the largest micro-batch that fits each card, the config otherwise as given')
+    .option('--max-batch', 'the largest micro-batch that leaves the margin on each card, the config otherwise as given')
     .option('--top <n>', 'how many ranked configs to show per card', '10')
-    .option('--margin <size>', 'headroom below which a fit is "tight": 2GiB or 10% (default: budget.headroom of the config, else 5%)')
+    .option('--margin <size>', 'headroom every proposal leaves: 2GiB or 10% (default: budget.headroom of the config, else 5%; never less than budget.headroom)')
+    .option('--write <file>', 'write the top choice (first card) as a run config YAML that estimate and check accept')
     .option('--set <key=value>', 'override a run setting or a dimension before the search (repeatable)', collect, [])
     .option('--format <format>', 'table | json | markdown', 'table')
-    .option('--verify', "probe each card's top choice in TensorFlow.js (scaled to fit) and check the estimator's rules there")
-    .option('--backend <name>', 'probe backend for --verify: wasm | cpu | node | node-gpu')
-    .action(async (file: string, o: RecommendCliOptions) => {
-      const format = parseFormat(o.format);
-      await withConfig(file, o.set ?? [], async (cfg) => {
-        const count = positiveInt(o.gpus, '--gpus') ?? cfg.run.distributed.gpus;
-        const gpuList = o.gpu ?? (cfg.run.gpu ?? cfg.run.budget?.gpu)?.join(',');
-        if (!gpuList) {
-          throw new MemplanError('E_OPTION', 'no card given', { path: '--gpu', hint: 'pass --gpu ID (memplan gpus lists them) or set gpu: in the config' });
-        }
-        const targets = parseTargets(gpuList, count);
-        const label = display(cfg.file);
-        if (o.maxBatch) {
-          if (o.allow?.length || o.effectiveBatch) {
-            throw new MemplanError('E_OPTION', '--max-batch searches the micro-batch of the config as given', {
-              path: '--max-batch',
-              hint: 'drop --allow/--effective-batch, or use --set to change the config first',
-            });
-          }
-          const results = targets.map((t) => maxBatch(cfg.model, cfg.run, t));
-          ctx.io.stdout.write(renderMaxBatch(results, cfg.model.name, label, format));
-          ctx.exit = results.some((r) => r.max_batch > 0) ? EXIT.OK : EXIT.OVER;
-          return;
-        }
-        const marginText = o.margin ?? (cfg.run.budget?.headroom !== undefined ? String(cfg.run.budget.headroom) : undefined);
-        const margin = marginText === undefined ? undefined : parseSize(marginText, o.margin ? '--margin' : 'budget.headroom');
-        const result = recommend(cfg.model, cfg.run, {
-          targets,
-          effectiveBatch: positiveInt(o.effectiveBatch, '--effective-batch'),
-          allow: (o.allow ?? []).map(parseAllow),
-          top: positiveInt(o.top, '--top'),
-          margin,
-        });
-        if (!o.verify) {
-          ctx.io.stdout.write(renderRecommend(result, label, format));
-          ctx.exit = result.fits ? EXIT.OK : EXIT.OVER;
-          return;
-        }
-        const checks = await verifyTop(cfg.model, result, o.backend, (line) => ctx.io.stderr.write(line + '\n'));
-        ctx.io.stdout.write(format === 'json' ? JSON.stringify({ ...result, verify: checks }, null, 2) + '\n' : renderRecommend(result, label, format) + renderVerify(checks, format));
-        // A recommendation whose check ran and missed is not trusted: exit 1, like nothing fitting.
-        ctx.exit = result.fits && checks.every((c) => c.ok !== false) ? EXIT.OK : EXIT.OVER;
-      });
+    .option('--verify', "probe a TensorFlow.js twin of each card's top choice (scaled to fit) against memplan's tfjs estimate of it")
+    .option('--backend <name>', 'probe backend for --verify: wasm | cpu | node | node-gpu');
+  unitsOption(cmd);
+  examples(cmd, [
+    'memplan recommend --effective-batch 96                    # the config found here (memplan.yaml)',
+    'memplan recommend models/peptide/current-48x2.yaml --gpu 4090,a100 --effective-batch 96',
+    'memplan recommend config.yaml --gpu 24gb --allow token_limit=256..1024 --write tuned.yaml',
+    'memplan recommend config.yaml --gpu rtx-4090,4xa100-80 --max-batch --margin 2GiB',
+  ]);
+  cmd.action(async (file: string | undefined, o: RecommendCliOptions) => {
+    const format = parseFormat(o.format);
+    await withConfig(configArg(file), o.set ?? [], async (cfg) => {
+      const targets = targetsOf(o, cfg);
+      if (o.maxBatch) runMaxBatch(ctx, cfg, o, targets, format);
+      else await runRecommend(ctx, cfg, o, targets, format);
     });
+  });
 }

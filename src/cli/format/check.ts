@@ -5,7 +5,8 @@
  */
 import Table from 'cli-table3';
 import type { BudgetResult, BudgetStatus, SettingChange, Settings } from '../../core/check.js';
-import { gib } from '../../core/units.js';
+import { size } from '../../core/units.js';
+import { wrap } from './estimate.js';
 
 export const CHECK_FORMATS = ['table', 'json', 'github', 'markdown', 'junit'] as const;
 export type CheckFormat = (typeof CHECK_FORMATS)[number];
@@ -53,7 +54,7 @@ function fmtValue(v: string | number | boolean | undefined): string {
 }
 
 function signed(bytes: number): string {
-  return bytes > 0 ? `+${gib(bytes)}` : bytes < 0 ? gib(bytes) : '±0 B';
+  return bytes > 0 ? `+${size(bytes)}` : bytes < 0 ? size(bytes) : '±0 B';
 }
 
 /** `+3.100 GiB from batch_size 48 -> 64`, `new`, or `baseline: ERROR`. */
@@ -73,10 +74,10 @@ function cells(r: CheckRow): { card: string; total: string; budget: string; head
   }
   return {
     card: r.gpu.id,
-    total: gib(r.device_total),
-    budget: `${gib(r.budget!)} (${gib(r.capacity!)} - ${r.headroom_spec})`,
-    headroom: r.free! >= 0 ? `${gib(r.free!)} left` : `over the card by ${gib(-r.free!)}`,
-    largest: r.largest ? `${r.largest.name} ${gib(r.largest.bytes)}` : '-',
+    total: size(r.device_total),
+    budget: `${size(r.budget!)} (${size(r.capacity!)} - ${r.headroom_spec})`,
+    headroom: r.free! >= 0 ? `${size(r.free!)} left` : `over the card by ${size(-r.free!)}`,
+    largest: r.largest ? `${r.largest.name} ${size(r.largest.bytes)}` : '-',
   };
 }
 
@@ -106,17 +107,44 @@ function detail(r: CheckRow): string {
   return r.status === 'ERROR' ? errorText(r) : c && r.change?.status === 'changed' ? `${r.message}; ${c}` : r.message;
 }
 
+/** A path broken after `/` into lines of at most `width` (cli-table3 would cut it with an ellipsis). */
+export function breakPath(path: string, width: number): string {
+  const lines: string[] = [];
+  let cur = '';
+  for (const part of path.split(/(?<=\/)/)) {
+    if (cur && cur.length + part.length > width) {
+      lines.push(cur);
+      cur = '';
+    }
+    cur += part;
+    while (cur.length > width) {
+      lines.push(cur.slice(0, width));
+      cur = cur.slice(width);
+    }
+  }
+  if (cur) lines.push(cur);
+  return lines.join('\n');
+}
+
+/** Terminal table within 100 columns: long cells wrap; the largest component and the change go under it. */
 function renderTable(report: CheckReport): string {
   const withChange = report.results.some((r) => r.change);
-  const head = ['config', 'card', 'device total', 'budget', 'headroom', 'status', 'largest component', ...(withChange ? ['change'] : [])];
-  const t = new Table({ head, style: { head: [], border: [] } });
+  const head = ['config', 'card', 'total', 'budget', 'left', 'status', ...(withChange ? ['change'] : [])];
+  const colWidths = withChange ? [20, 10, 11, 16, 12, 8, 14] : [28, 10, 11, 21, 13, 8];
+  const t = new Table({ head, colWidths, wordWrap: true, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
   for (const r of report.results) {
     const c = cells(r);
-    t.push([r.file, c.card, c.total, c.budget, c.headroom, r.status, r.status === 'ERROR' ? (r.error?.code ?? 'error') : c.largest, ...(withChange ? [changeText(r.change)] : [])]);
+    const change = r.change?.status === 'changed' ? (r.change.bytes > 0 ? `+${size(r.change.bytes)}` : r.change.bytes < 0 ? size(r.change.bytes) : '±0 B') : r.change ? r.change.status : '';
+    t.push([breakPath(r.file, colWidths[0]! - 2), c.card, c.total, c.budget, c.headroom.replace(/ left$/, ''), r.status, ...(withChange ? [change] : [])]);
   }
-  const out = [t.toString()];
+  const lines = t.toString().split('\n');
+  // One rule under the header (the rows are not ruled, so a wrapped cell reads as one row).
+  const headLines = new Table({ head, colWidths, wordWrap: true, style: { head: [], border: [] } }).toString().split('\n').length - 2;
+  lines.splice(1 + headLines, 0, lines[0]!.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤'));
+  const out = [lines.join('\n')];
   for (const r of report.results) {
-    if (r.status !== 'PASS') out.push(`${r.status} ${label(r)}: ${detail(r)}`);
+    if (r.status !== 'PASS') out.push(wrap(`${r.status} ${label(r)}: ${detail(r)}${r.largest && r.status !== 'ERROR' ? `; largest component ${r.largest.name} ${size(r.largest.bytes)}` : ''}`));
+    if (r.change) out.push(wrap(`  change ${label(r)}: ${changeText(r.change)}`));
   }
   out.push(summary(report));
   return out.join('\n') + '\n';

@@ -1,7 +1,7 @@
 /** Renders an Estimate as a table (cli-table3), markdown or JSON. Pure: returns strings. */
 import Table from 'cli-table3';
 import type { Estimate } from '../../core/estimate.js';
-import { formatBytes, gib, n } from '../../core/units.js';
+import { currentUnits, size, n, type Units } from '../../core/units.js';
 import { claimLine } from '../../core/claims.js';
 
 function pct(part: number, whole: number): string {
@@ -9,8 +9,24 @@ function pct(part: number, whole: number): string {
 }
 
 /** Output width: fixed, not the terminal's, so a table reads the same in a log, a CI page and a golden file. */
-export const WIDTH = 120;
-const UNITS = 'units: KiB, MiB, GiB = 1024, 1024^2, 1024^3 bytes; KB, MB, GB = 1000, 1000^2, 1000^3 bytes; share = of the device total';
+export const WIDTH = 100;
+
+/** The units line: only the system the sizes are printed in (--units). */
+export function unitsLine(units: Units = currentUnits()): string {
+  const bin = 'KiB, MiB, GiB = 1024, 1024^2, 1024^3 bytes';
+  const dec = 'KB, MB, GB = 1000, 1000^2, 1000^3 bytes';
+  return `units: ${units === 'binary' ? `${bin} (--units decimal for GB)` : units === 'decimal' ? dec : `${bin}; ${dec}`}; share = of the total`;
+}
+
+/** Width of a bytes column: `123.4 MiB`, or `123.4 MiB (129.4 MB)` with --units both. */
+function bw(): number {
+  return currentUnits() === 'both' ? 24 : 13;
+}
+
+/** Host-RAM runs (a RAM preset, or device: cpu) are about RAM and the process, not a card and CUDA. */
+export function isHost(e: Estimate): boolean {
+  return e.gpu?.kind === 'host' || e.device === 'cpu';
+}
 
 export function headline(e: Estimate, label: string): string[] {
   const opt = e.runtime === 'tfjs' ? 'tfjs' : e.precision;
@@ -22,10 +38,11 @@ export function headline(e: Estimate, label: string): string[] {
 }
 
 export function verdict(e: Estimate): string {
-  if (e.fits === undefined || !e.gpu) return `verdict: no card given; the step needs ${formatBytes(e.device_total)} (use --gpu ID; \`memplan gpus\` lists them)`;
+  if (e.fits === undefined || !e.gpu) return `verdict: no card given; the step needs ${size(e.device_total)} (use --gpu ID; \`memplan gpus\` lists them)`;
+  const on = e.gpu.kind === 'host' ? 'in' : 'on';
   return e.fits
-    ? `verdict: FITS on ${e.gpu.name}: ${formatBytes(e.device_total)} used, ${formatBytes(e.headroom!)} headroom`
-    : `verdict: OVER BUDGET on ${e.gpu.name} by ${formatBytes(-e.headroom!)}: needs ${formatBytes(e.device_total)}`;
+    ? `verdict: FITS ${on} ${e.gpu.name}: ${size(e.device_total)} used, ${size(e.headroom!)} headroom`
+    : `verdict: OVER BUDGET ${on} ${e.gpu.name} by ${size(-e.headroom!)}: needs ${size(e.device_total)}`;
 }
 
 /** Word-wraps a line to WIDTH, continuation lines indented under the text after `label: `. */
@@ -46,16 +63,38 @@ export function wrap(text: string, indent = Math.min(text.indexOf(': ') + 2, 12)
   return lines.join('\n');
 }
 
+/** What each total is, in the words of the target: PyTorch's CUDA counters, the process's RSS, or tf.memory(). */
+function totalWords(e: Estimate): { peak: string; reserved: string; total: [string, string]; capacity: string } {
+  if (e.runtime === 'tfjs') {
+    return { peak: 'peak of tf.memory().numBytes', reserved: 'tfjs keeps no allocator cache: reserved = allocated', total: ['device total', e.gpu ? 'reserved + the process baseline' : 'reserved (no card given)'], capacity: 'capacity' };
+  }
+  if (isHost(e)) {
+    return {
+      peak: 'tensor bytes alive at once in host RAM',
+      reserved: 'CPU tensors return to the system allocator: no cache on top',
+      total: ['process total', e.gpu ? 'reserved + the process baseline (Python, torch): the RSS to expect' : 'reserved (no RAM size given)'],
+      capacity: 'RAM capacity',
+    };
+  }
+  return {
+    peak: 'torch.cuda.max_memory_allocated',
+    reserved: 'allocated + allocator allowance (torch.cuda.memory_reserved)',
+    total: ['device total', e.gpu ? 'reserved + CUDA context and workspaces (what nvidia-smi shows)' : 'reserved (no card given)'],
+    capacity: 'card capacity',
+  };
+}
+
 export function totals(e: Estimate): [string, string, string][] {
+  const w = totalWords(e);
   const rows: [string, string, string][] = [
-    ['peak allocated', formatBytes(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${e.runtime === 'tfjs' ? 'peak of tf.memory().numBytes' : 'torch.cuda.max_memory_allocated'})`],
-    ['step 1 / steady state', `${gib(e.step1_allocated)} / ${gib(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'],
-    ['reserved', formatBytes(e.reserved), e.runtime === 'tfjs' ? 'tfjs keeps no allocator cache: reserved = allocated' : 'allocated + allocator allowance (torch.cuda.memory_reserved)'],
-    ['device total', formatBytes(e.device_total), e.gpu ? 'reserved + CUDA context and workspaces (what nvidia-smi shows)' : 'reserved (no card given)'],
+    ['peak allocated', size(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${w.peak})`],
+    ['step 1 / steady state', `${size(e.step1_allocated)} / ${size(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'],
+    ['reserved', size(e.reserved), w.reserved],
+    [w.total[0], size(e.device_total), w.total[1]],
   ];
   if (e.gpu) {
-    rows.push(['card capacity', formatBytes(e.gpu.capacity), e.gpu.name]);
-    rows.push(['headroom', formatBytes(e.headroom!), e.fits ? 'fits' : 'OVER BUDGET']);
+    rows.push([w.capacity, size(e.gpu.capacity), e.gpu.name]);
+    rows.push(['headroom', size(e.headroom!), e.fits ? 'fits' : 'OVER BUDGET']);
   }
   return rows;
 }
@@ -86,16 +125,16 @@ function ruled(t: Table.Table, head: boolean): string {
 
 export function renderTable(e: Estimate, label: string, opts: { explain?: boolean } = {}): string {
   const out = headline(e, label).map((l) => wrap(l));
-  out.push(UNITS);
-  const t = table(['component', 'bytes', 'share', 'formula'], [30, 24, 8]);
+  out.push(wrap(unitsLine()));
+  const t = table(['component', 'bytes', 'share', 'formula'], [30, bw(), 8]);
   for (const c of e.components) {
-    t.push([c.name, formatBytes(c.bytes), pct(c.bytes, e.device_total), c.formula]);
+    t.push([c.name, size(c.bytes), pct(c.bytes, e.device_total), c.formula]);
     if (c.parts && (opts.explain || c.parts.length <= 8)) {
-      for (const p of c.parts) t.push([`  ${p.name}`, formatBytes(p.bytes), pct(p.bytes, e.device_total), p.formula]);
+      for (const p of c.parts) t.push([`  ${p.name}`, size(p.bytes), pct(p.bytes, e.device_total), p.formula]);
     }
   }
   out.push(ruled(t, true));
-  const tt = table(undefined, [24, 24]);
+  const tt = table(undefined, [22, 23]);
   tt.push(...totals(e));
   out.push(ruled(tt, false));
   out.push(wrap(verdict(e)));
@@ -108,32 +147,32 @@ export function renderTable(e: Estimate, label: string, opts: { explain?: boolea
 function explainSections(e: Estimate): string[] {
   const out: string[] = [];
   out.push('', 'dimensions:', wrap('  ' + Object.entries(e.dims).map(([k, v]) => `${k}=${n(v)}`).join(', '), 2));
-  const ph = table(['phase', 'step', 'allocated', 'at'], [28, 8, 24]);
-  for (const p of e.phases) ph.push([p.name, p.step, formatBytes(p.allocated), p.at ?? '']);
+  const ph = table(['phase', 'step', 'allocated', 'at'], [28, 8, bw()]);
+  for (const p of e.phases) ph.push([p.name, p.step, size(p.allocated), p.at ?? '']);
   out.push('', 'phases (the peak is the largest):', ruled(ph, true));
   if (e.terms) {
-    const tt = table(['term', 'bytes', 'declared inputs'], [18, 24]);
-    for (const t of e.terms) tt.push([t.key, formatBytes(t.bytes), t.inputs]);
+    const tt = table(['term', 'bytes', 'declared inputs'], [18, bw()]);
+    for (const t of e.terms) tt.push([t.key, size(t.bytes), t.inputs]);
     out.push('', 'per-step terms (src/core/terms.ts) and the inputs each reads:', ruled(tt, true));
   }
-  const bl = table(['block', 'type', 'repeat', 'params', 'saved after forward', 'notes'], [22, 21, 8, 15, 24]);
+  const bl = table(['block', 'type', 'repeat', 'params', 'saved after forward', 'notes'], [20, 20, 7, 13, bw()]);
   for (const b of e.blocks) {
     const flags = [b.frozen ? 'frozen (no grad)' : '', b.checkpointed ? 'checkpointed' : '', b.chunks > 1 ? `${b.chunks} chunks over ${b.chunkDim}` : ''].filter(Boolean).join(', ');
-    bl.push([b.name, b.type, String(b.repeat), n(b.params), formatBytes(b.saved_bytes), flags]);
+    bl.push([b.name, b.type, String(b.repeat), n(b.params), size(b.saved_bytes), flags]);
   }
   out.push('', 'blocks:', ruled(bl, true));
-  const it = table(['saved tensor', 'shape', 'dtype', 'bytes'], [46, 28, 7]);
-  for (const s of e.saved_items.slice(0, 25)) it.push([`${s.scope} ${s.what}`.trim(), `[${s.shape.join(', ')}]`, s.dtype, formatBytes(s.bytes)]);
-  out.push('', `largest saved tensors (of ${formatBytes(e.forward_saved)} saved after forward):`, ruled(it, true));
+  const it = table(['saved tensor', 'shape', 'dtype', 'bytes'], [40, 24, 7]);
+  for (const s of e.saved_items.slice(0, 25)) it.push([`${s.scope} ${s.what}`.trim(), `[${s.shape.join(', ')}]`, s.dtype, size(s.bytes)]);
+  out.push('', `largest saved tensors (of ${size(e.forward_saved)} saved after forward):`, ruled(it, true));
   return out;
 }
 
 export function renderMarkdown(e: Estimate, label: string): string {
-  const out = [...headline(e, label), UNITS].map((l, i) => (i === 0 ? `### ${l}` : `${l}  `));
+  const out = [...headline(e, label), unitsLine()].map((l, i) => (i === 0 ? `### ${l}` : `${l}  `));
   out.push('', '| component | bytes | share | formula |', '|---|---:|---:|---|');
   for (const c of e.components) {
-    out.push(`| ${c.name} | ${formatBytes(c.bytes)} | ${pct(c.bytes, e.device_total)} | ${c.formula.replace(/\|/g, '\\|')} |`);
-    for (const p of c.parts ?? []) out.push(`| &nbsp;&nbsp;${p.name} | ${formatBytes(p.bytes)} | ${pct(p.bytes, e.device_total)} | ${p.formula.replace(/\|/g, '\\|')} |`);
+    out.push(`| ${c.name} | ${size(c.bytes)} | ${pct(c.bytes, e.device_total)} | ${c.formula.replace(/\|/g, '\\|')} |`);
+    for (const p of c.parts ?? []) out.push(`| &nbsp;&nbsp;${p.name} | ${size(p.bytes)} | ${pct(p.bytes, e.device_total)} | ${p.formula.replace(/\|/g, '\\|')} |`);
   }
   out.push('', '| total | bytes | |', '|---|---:|---|');
   for (const [a, b, c] of totals(e)) out.push(`| ${a} | ${b} | ${c} |`);

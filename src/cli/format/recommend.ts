@@ -1,7 +1,8 @@
 /** Renders recommend and --max-batch results as a table (cli-table3), markdown or JSON. Pure: returns strings. */
 import Table from 'cli-table3';
 import type { Candidate, MaxBatchResult, RecommendResult, TargetResult } from '../../core/recommend.js';
-import { gib, n } from '../../core/units.js';
+import { size, n } from '../../core/units.js';
+import { wrap } from './estimate.js';
 
 function row(c: Candidate, i: number | string): string[] {
   const changes = c.settings.filter((s) => s.changesResults).map((s) => s.label);
@@ -12,13 +13,21 @@ function row(c: Candidate, i: number | string): string[] {
     `${c.batch_size} x ${c.grad_accum}`,
     changes.length ? changes.join(', ') : '-',
     `x${c.speed.toFixed(2)}`,
-    gib(c.device_total),
-    gib(c.headroom),
+    size(c.device_total),
+    size(c.headroom),
     c.verdict,
   ];
 }
 
 const HEAD = ['#', 'config', 'micro-batch x accum', 'changes results', 'step time', 'device total', 'headroom', 'verdict'];
+/** Terminal table: within 100 columns, rows not ruled (a wrapped config reads as one row). */
+const TABLE = {
+  head: ['#', 'config', 'batch x accum', 'changes results', 'step time', 'total', 'headroom', 'verdict'],
+  colWidths: [4, 24, 9, 14, 8, 12, 11, 9],
+  wordWrap: true,
+  style: { head: [], border: [] },
+  chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+};
 
 function header(r: RecommendResult, t: TargetResult, label: string): string {
   return `memplan recommend: ${r.model} (${label}) on ${t.gpus > 1 ? `${t.gpus} x ` : ''}${t.gpu.name}, effective batch ${t.effective_batch}`;
@@ -30,12 +39,13 @@ function searchedLine(t: TargetResult): string {
     s.pruned ? `${n(s.pruned)} more skipped as over: a smaller micro-batch of the same config was already over` : '',
     s.invalid ? `${n(s.invalid)} invalid for the model` : '',
   ].filter(Boolean);
-  return `searched ${n(s.evaluated)} configs (${n(s.traces)} distinct traces${extra.length ? `; ${extra.join('; ')}` : ''}); ${n(t.fitting)} fit; tight = under the ${gib(t.margin)} margin`;
+  const dup = s.duplicates ? `; ${n(s.duplicates)} memory-equivalent repeats dropped` : '';
+  return `searched ${n(s.evaluated)} configs (${n(s.traces)} distinct traces${extra.length ? `; ${extra.join('; ')}` : ''}${dup}); ${n(t.fitting)} leave the ${size(t.margin)} margin (tight: fit the ${t.gpu.kind === 'host' ? 'RAM' : 'card'} but not the margin; never proposed); step time: a proxy relative to the fastest config that fits (docs/recommend.md)`;
 }
 
 function asConfigured(t: TargetResult): string {
   const a = t.as_configured;
-  return `as configured: ${a.batch_size} x ${a.grad_accum}${a.gpus > 1 ? ` on ${a.gpus} GPUs` : ''}, device total ${gib(a.device_total)}, ${a.headroom >= 0 ? `headroom ${gib(a.headroom)}` : `over by ${gib(-a.headroom)}`}`;
+  return `as configured: ${a.batch_size} x ${a.grad_accum}${a.gpus > 1 ? ` on ${a.gpus} GPUs` : ''}, total ${size(a.device_total)}, ${a.headroom >= 0 ? `headroom ${size(a.headroom)}` : `over by ${size(-a.headroom)}`}, step time x${a.speed.toFixed(2)}`;
 }
 
 function tail(t: TargetResult): string[] {
@@ -43,7 +53,7 @@ function tail(t: TargetResult): string[] {
   const chosenNotes = new Set((t.best?.settings ?? []).filter((s) => s.changesResults && s.note).map((s) => `${s.label}: ${s.note}`));
   for (const x of chosenNotes) out.push(`warning: the top choice changes results: ${x}`);
   for (const s of t.suggestions) {
-    out.push(`would fit with ${s.allow}: ${s.best.batch_size} x ${s.best.grad_accum}${s.best.settings.length ? ` (${s.best.settings.map((x) => x.label).join(', ')})` : ''}, headroom ${gib(s.best.headroom)}${s.note ? ` (note: ${s.note})` : ''}`);
+    out.push(`would fit with ${s.allow}: ${s.best.batch_size} x ${s.best.grad_accum}${s.best.settings.length ? ` (${s.best.settings.map((x) => x.label).join(', ')})` : ''}, headroom ${size(s.best.headroom)}${s.note ? ` (note: ${s.note})` : ''}`);
   }
   if (!t.fitting && !t.suggestions.length) out.push('no knob memplan can vary makes it fit: a larger card, more GPUs, or a smaller model/effective batch');
   for (const x of t.notes) out.push(`note: ${x}`);
@@ -70,32 +80,41 @@ export function renderRecommend(r: RecommendResult, label: string, format: strin
     return out.join('\n') + '\n';
   }
   for (const t of r.targets) {
-    out.push(header(r, t, label), searchedLine(t), asConfigured(t));
-    const tb = new Table({ head: HEAD, style: { head: [], border: [] }, wordWrap: true, colWidths: [4, 30, 21, 20, 11, 14, 13, 9] });
+    out.push(...[header(r, t, label), searchedLine(t), asConfigured(t)].map((l) => wrap(l)));
+    const tb = new Table(TABLE);
     for (const [i, c] of t.ranked.entries()) tb.push(row(c, i + 1));
-    out.push(tb.toString(), ...tail(t), '');
+    out.push(ruled(tb, TABLE), ...tail(t).map((l) => wrap(l)), '');
   }
-  out.push(...knobLines(r));
+  out.push(...knobLines(r).map((l) => wrap(l)));
   return out.join('\n') + '\n';
+}
+
+/** One rule under the header row (which may wrap over several lines). */
+function ruled(t: Table.Table, opts: Table.TableConstructorOptions): string {
+  const headLines = new Table(opts).toString().split('\n').length - 2;
+  const lines = t.toString().split('\n');
+  if (lines.length > headLines + 2) lines.splice(1 + headLines, 0, lines[0]!.replace('┌', '├').replace(/┬/g, '┼').replace('┐', '┤'));
+  return lines.join('\n');
 }
 
 export function renderMaxBatch(rs: MaxBatchResult[], model: string, label: string, format: string): string {
   if (format === 'json') return JSON.stringify(rs, null, 2) + '\n';
-  const head = ['card', 'GPUs', 'max micro-batch', 'device total', 'headroom', 'one more'];
+  const head = ['card', 'GPUs', 'max batch', 'total', 'headroom', 'one more'];
   const rows = rs.map((r) => [
     r.gpu.name,
     String(r.gpus),
     String(r.max_batch),
-    r.at ? gib(r.at.device_total) : '-',
-    r.at ? gib(r.at.headroom) : '-',
-    r.next.over_by !== undefined ? `${r.next.batch_size}: over by ${gib(r.next.over_by)}` : `${r.next.batch_size}: ${r.next.reason ?? 'over'}`,
+    r.at ? size(r.at.device_total) : '-',
+    r.at ? size(r.at.headroom) : '-',
+    r.next.over_by !== undefined ? `${r.next.batch_size}: ${size(r.next.over_by)} past the margin` : `${r.next.batch_size}: ${r.next.reason ?? 'over'}`,
   ]);
-  const lines = rs.map((r) => `${r.gpu.id}: ${r.max_batch ? `largest micro-batch ${r.max_batch}` : 'not even micro-batch 1 fits'}; ${r.next.batch_size} is over${r.next.largest ? `, largest component ${r.next.largest}` : ''} (${r.probes} micro-batches evaluated)`);
+  const lines = rs.map((r) => `${r.gpu.id}: ${r.max_batch ? `largest micro-batch ${r.max_batch} leaving the ${size(r.margin)} margin` : `not even micro-batch 1 leaves the ${size(r.margin)} margin`}; ${r.next.batch_size} does not${r.next.largest ? `, largest component ${r.next.largest}` : ''} (${r.probes} micro-batches evaluated)`);
   const title = `memplan recommend --max-batch: ${model} (${label}), the config otherwise as given`;
   if (format === 'markdown') {
     return [`### ${title}`, '', `| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.join(' | ')} |`), '', ...lines.map((l) => `> ${l}`)].join('\n') + '\n';
   }
-  const t = new Table({ head, style: { head: [], border: [] } });
+  const opts = { head, style: { head: [], border: [] }, colWidths: [26, 6, 10, 12, 12, 27], wordWrap: true, chars: TABLE.chars };
+  const t = new Table(opts);
   t.push(...rows);
-  return [title, t.toString(), ...lines].join('\n') + '\n';
+  return [wrap(title), ruled(t, opts), ...lines.map((l) => wrap(l))].join('\n') + '\n';
 }

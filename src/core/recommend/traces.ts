@@ -1,0 +1,61 @@
+/**
+ * The trace cache shared by every search of one recommend() call. It keeps only what stepTotals reads
+ * (the simulation's peaks and the aggregates) and the step-time proxy's work, not the op list:
+ * thousands of full traces would spend the search's time in the garbage collector. full() re-traces
+ * for a breakdown.
+ */
+import { MemplanError } from '../errors.js';
+import { traceKey, traceRun, type Traced } from '../estimate.js';
+import type { ModelDescriptor, RunConfig } from '../model.js';
+import { workOf, type Work } from './speed.js';
+
+export interface Cached {
+  traced: Traced;
+  work: Work;
+}
+
+export class Traces {
+  private cache = new Map<string, Cached | MemplanError>();
+  computed = 0;
+  constructor(private model: ModelDescriptor) {}
+
+  entry(run: RunConfig): Cached {
+    // fp16 and bf16 have the same sizes: one simulation serves both (fp16's master weights are a cheap term).
+    const p = run.precision === 'fp16-mixed' ? 'bf16-mixed' : run.precision === 'fp16' ? 'bf16' : run.precision;
+    const key = traceKey(p === run.precision ? run : { ...run, precision: p });
+    let t = this.cache.get(key);
+    if (!t) {
+      try {
+        const full = traceRun(this.model, run);
+        this.computed++;
+        const traced = { ...full, trace: undefined as never, sim: { ...full.sim, savedItems: [] }, agg: { ...full.agg, persistentTensors: [], castParams: [] } };
+        t = { traced, work: workOf(full.trace) };
+      } catch (e) {
+        if (!(e instanceof MemplanError)) throw e;
+        t = e;
+      }
+      this.cache.set(key, t);
+    }
+    if (t instanceof MemplanError) throw t;
+    return t;
+  }
+
+  get(run: RunConfig): Traced {
+    return this.entry(run).traced;
+  }
+
+  /** The full trace, for buildEstimate (a breakdown of one config). */
+  full(run: RunConfig): Traced {
+    this.get(run);
+    return traceRun(this.model, run);
+  }
+}
+
+/** Same simulation and same work: the knob changed nothing for this model (e.g. sdpa without attention). */
+export function sameTrace(a: Cached, b: Cached): boolean {
+  const x = a.traced.sim;
+  const y = b.traced.sim;
+  return x.first.bytes === y.first.bytes && x.later.bytes === y.later.bytes && x.savedTotal === y.savedTotal
+    && x.first.paramGrads === y.first.paramGrads && x.first.at === y.first.at
+    && a.work.forward === b.work.forward && a.work.recompute === b.work.recompute;
+}
