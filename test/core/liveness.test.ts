@@ -173,7 +173,7 @@ test('checkpointed mlp: forward saves the segment input; the recompute and backw
 // micro-batch): 1,136,584 B over the baseline = p + dy + r + dr + dW2 + db2 + RNG state 5,056 + loss 4 + seed 4,
 // with no room for y (8,192 B); the simulation gives 1,144,768 B for it (y included, loss and seed not).
 // The micro-batch 1 peak (test above) is at fc1, after y is gone in both, so it is unaffected.
-test('checkpointed mlp, later micro-batch: the recomputed segment output is not alive during its backward', { todo: 'the simulation keeps the recomputed segment output through its last op\'s backward (+128 B here)' }, () => {
+test('checkpointed mlp, later micro-batch: the recomputed segment output is not alive during its backward', () => {
   const a = assemble(ckpt, runCfg({ batch_size: 4 }));
   const s = simulatePytorch(a.trace, CUDA_RULES, 3);
   // Later micro-batch: the largest of fc2 (p + dy + r + dr + new dW2 = 1,312 B) and fc1 (p + dh + dp + new dW1 = 1,088 B).

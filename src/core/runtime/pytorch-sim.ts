@@ -459,7 +459,15 @@ function backwardPass(st: Liveness, pendingSavers: Map<Storage, number>, savedIt
       const last = p.segLast.get(op.segment!)!;
       recomputePending = new Map();
       for (let j = first; j <= last; j++) for (const s of p.savedOf[j]!) recomputePending.set(s, (recomputePending.get(s) ?? 0) + 1);
+      const before = new Set(st.liveSet);
       forwardPass(st, first, last, 'recompute', () => true, recomputePending, savedItems);
+      // The recompute only refills saved tensors: what it produced for consumers outside the segment
+      // (its output) is dropped as soon as it returns (torch.utils.checkpoint's unpack hook).
+      for (let j = first; j <= last; j++) {
+        const o = p.ops[j]!;
+        const s = p.get(o.output);
+        if (!o.output.alias && s.lastUse > last && !before.has(s) && !st.liveSaved.has(s)) st.free(s);
+      }
     }
     st.phase = seg ? 'recompute' : 'backward';
     st.at = i;
