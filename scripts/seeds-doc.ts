@@ -220,8 +220,8 @@ function aam(): string {
   const asvAttn = B * T * h * bp * bp * 4;
   const sampleAttn = B * h * T * T * 4;
   const emb = B * T * bp * E * 4;
-  const asvBlock = base.blocks.find((b) => b.name === 'asv_encoder')!;
-  const perLayer = asvBlock.saved_bytes / asvBlock.repeat;
+  const asvBlock = base.blocks.find((b) => b.name === 'asv')!;
+  const perLayer = asvBlock.saved_bytes / dims(base, 'attention_layers');
   const mask = B * T * h * bp * bp;
   const saved = (e: Estimate) => comp(e, 'saved_activations');
   return `## AAM microbiome transformer (seed 003) - [models/aam](../models/aam/)
@@ -246,7 +246,7 @@ ${configTable(m)}
 | strategy | guide says | memplan: allocated | change |
 | --- | --- | --- | --- |
 | 1. --asv-chunk-size 256 | "reduce memory by 4x" | ${fmt(ch.allocated)} | ${ratio(base.allocated, ch.allocated)}: in training every chunk's saved tensors stay alive until backward; chunking lowers only transient peaks. |
-| 1'. chunks of 256, each checkpointed | (not in the guide) | ${fmt(chk.allocated)} | ${ratio(base.allocated, chk.allocated)}: what chunking needs to deliver its saving in training: recompute one chunk at a time in backward. |
+| 1'. chunks of 256, each checkpointed (embedding + encoder + pool per chunk, one segment) | (not in the guide) | ${fmt(chk.allocated)} | ${ratio(base.allocated, chk.allocated)}: what chunking needs to deliver its saving in training: recompute one chunk at a time in backward. |
 | 2. --token-limit 512 | quadratic on sample attention, linear on ASV attention | ${fmt(tl.allocated)} | ${ratio(base.allocated, tl.allocated)}: right; the ASV part (linear) dominates, so the total halves. |
 | 3. batch 1 x accumulation 32 | "reduces batch size per forward pass, but doesn't reduce peak memory per sample" | ${fmt(acc.allocated)} | ${ratio(base.allocated, acc.allocated)}: right per sample; the step's peak halves with the micro-batch (gradients, ${fmt(comp(acc, 'gradients'))}, stay resident across micro-batches). |
 | 4. embedding 64, 2 heads, 2 layers | O(embedding_dim) | ${fmt(small.allocated)} | ${ratio(base.allocated, small.allocated)} (fewer layers and halved widths; attention maps shrink with heads) |
@@ -259,7 +259,7 @@ baseline: **${ratio(base.allocated, rec.allocated)}, not "~8-10x"**. The guide m
 terms (~4x on ASV attention from chunking, ~4x on sample attention from the token limit). With a token limit of 512
 there are only ${Math.ceil(512 / 256)} chunks of 256, so chunking could save at most 2x even with checkpointing, and without
 checkpointing (as implemented) it saves ${fmt(tl.allocated - rec.allocated)} beyond the token limit. The sample-level encoders held ${pct(
-    base.blocks.filter((b) => b.name !== 'asv_encoder' && b.name !== 'nucleotide_embedding').reduce((a, b) => a + b.saved_bytes, 0),
+    base.blocks.filter((b) => b.name !== 'asv').reduce((a, b) => a + b.saved_bytes, 0),
     saved(base),
   )} of saved activations to begin with, so quartering their attention barely shows. The token limit does all the work: halving
 ASVs halves the ASV encoder.

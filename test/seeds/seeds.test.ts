@@ -35,12 +35,13 @@ test('aam: the ASV encoder saves what the per-op rules give, by hand', () => {
   const perLayer = 7 * N * 128 * 4 + 2 * N * 512 * 4 + N * (128 + 512 + 128) + 2 * 2 * N * 4 + S * (4 + 4 + 1);
   // Every layer also holds the time-first fp32 copy of its input that nn.MultiheadAttention
   // (batch_first=True) makes for the q/k/v projections ([N, 128]); layer 1's is the copy of the embeddings.
-  const asv = e.blocks.find((b) => b.name === 'asv_encoder')!;
+  // The ASV group (embedding + encoder + pool, run per chunk) saves the encoder's tensors: the embedding
+  // keeps only its ids (the batch) and the mean pool nothing.
+  const asv = e.blocks.find((b) => b.name === 'asv')!;
   assert.equal(asv.saved_bytes, 4 * perLayer + 4 * N * 128 * 4);
   assert.equal(S * 4, 737_280_000); // the guide's "~0.74 GB" per tensor
-  // So the embedding output itself is not kept (nothing else saves it): the embedding block saves nothing
-  // beyond its ids, which are the batch.
-  assert.equal(e.blocks.find((b) => b.name === 'nucleotide_embedding')!.saved_bytes, 0);
+  // So the embedding output itself is not kept (nothing else saves it): the ids are the batch.
+  assert.equal(e.blocks.find((b) => b.name === 'asv_tokens')!.saved_bytes, 0);
 });
 
 test('aam: chunking without checkpointing keeps saved activations; with it they shrink; the recommendation is ~2x', () => {

@@ -2,14 +2,28 @@ import type { BlockModule } from './types.js';
 import { numOrExpr } from './types.js';
 import { MemplanError } from '../errors.js';
 
-/** Token embedding: integer ids [..] -> [.., dim]. Saves only the ids (already part of the batch). */
+/**
+ * Token embedding: integer ids [..] -> [.., dim]. Saves only the ids (already part of the batch). The
+ * ids are a fresh input of the `input:` shape, or integer ids from `from:` (a chunk of them, in a group).
+ */
 export const embedding: BlockModule = {
   type: 'embedding',
   summary: 'lookup table: integer ids of the block input shape -> [..., dim]',
   properties: { vocab: numOrExpr, dim: numOrExpr },
   required: ['vocab', 'dim'],
   source: true,
-  build(b, _x, a) {
+  build(b, x, a) {
+    const vocabOf = () => a.num('vocab', { integer: true, min: 1 });
+    if (x) {
+      const dt = (x as { dtype?: string }).dtype;
+      if (dt !== undefined && dt !== 'i64' && dt !== 'i32') {
+        throw new MemplanError('E_SHAPE', `embedding needs integer ids, got a ${dt} tensor from its input`, {
+          path: `${a.path}.from`,
+          expected: 'an `input` block with dtype: i64 (or no from: and an input: shape)',
+        });
+      }
+      return b.embedding(b.param('table', [vocabOf(), a.num('dim', { integer: true, min: 1 })]), x);
+    }
     const shape = a.shape('input');
     if (!shape) {
       throw new MemplanError('E_SHAPE', 'embedding needs the shape of its integer ids', {
