@@ -422,7 +422,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
       return parts.map(({ name, bytes, formula }) => ({ name, bytes, formula }));
     };
     add('saved_activations', 'saved activations', act.saved - act.lossBuffers, `saved for backward, alive at ${act.phase} (${act.at})`, 'allocated', partsOf(false));
-    add('loss_buffers', 'loss buffers', act.lossBuffers, 'explicit loss tensors kept for backward', 'allocated', partsOf(true));
+    add('loss_buffers', 'loss buffers', act.lossBuffers, 'what the loss keeps for backward (explicit loss tensors, blocks marked loss: true)', 'allocated', partsOf(true));
     add('activation_grads', 'activation gradients', act.grads, `gradients of activations in flight at ${act.at}`);
     add('transients', 'transients', act.transient, `intermediates alive at ${act.at} not kept for backward`);
   }

@@ -176,7 +176,7 @@ function checkTensorSizes(tr: Trace | undefined, ops: number, params: number, in
 export const BATCH_DIM = 'batch';
 
 /** A Builder the assembler can steer: which block is traced, grad mode, frozen parameters, checkpoint segment. */
-export type AssemblyBuilder = Builder & { block: number; noGrad: boolean; frozen?: boolean; segment: number | undefined };
+export type AssemblyBuilder = Builder & { block: number; noGrad: boolean; frozen?: boolean; inLoss?: boolean; segment: number | undefined };
 
 /** Block outputs visible by name: a group's own blocks (this repeat), then the enclosing levels. */
 interface Names {
@@ -394,9 +394,11 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   const inputs = blockInputs(ctx, spec, path, names, prev, name, source);
   const x = inputs[0];
 
-  const saved = { frozen: b.frozen, noGrad: b.noGrad, segment: b.segment };
+  const saved = { frozen: b.frozen, noGrad: b.noGrad, segment: b.segment, inLoss: b.inLoss };
   b.frozen = mode.frozen;
   b.noGrad = mode.noGrad;
+  // A custom loss: what it keeps for backward is reported as loss buffers.
+  if (spec.loss === true) b.inLoss = true;
   const madeBefore = paramCount(b);
   // One pass of the block over `input` (repeats chained); each repeat is one segment when checkpointed per repeat.
   const runOnce = (input: T | undefined, scope: ReadonlyMap<string, number>, segPerCall: boolean): T | undefined => {
@@ -461,6 +463,7 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   b.frozen = saved.frozen;
   b.noGrad = saved.noGrad;
   b.segment = saved.segment;
+  b.inLoss = saved.inLoss;
 
   const made = ((b as unknown as { trace?: { params: T[] } }).trace?.params ?? []).slice(madeBefore);
   if (made.length) ctx.paramsOf.set(name, made);

@@ -66,6 +66,8 @@ export interface OpRec {
   readonly noGrad: boolean;
   /** Checkpoint segment id (ops of one segment are recomputed together in backward). */
   readonly segment: number | undefined;
+  /** Part of a custom loss (a block marked `loss: true`): what it keeps counts as loss buffers. */
+  readonly inLoss?: boolean;
 }
 
 export interface Trace {
@@ -129,6 +131,8 @@ export class Tracer implements Builder {
   noGrad = false;
   /** Parameters made now do not require grad (`frozen: true`); ops still record a graph through them. */
   frozen = false;
+  /** Inside a block marked `loss: true`. */
+  inLoss = false;
   segment: number | undefined = undefined;
   readonly computeType: DType;
   readonly paramType: DType;
@@ -193,6 +197,7 @@ export class Tracer implements Builder {
       attrs,
       noGrad: this.noGrad,
       segment: this.segment,
+      ...(this.inLoss ? { inLoss: true } : {}),
     });
     return output;
   }

@@ -247,7 +247,9 @@ function checkpointAxis(base: RunConfig): Axis<RunConfig['checkpointing']> {
 
 function attentionAxis(base: RunConfig): Axis<RunConfig['attention']> {
   return {
-    knob: 'attention', changesResults: false, values: base.attention === 'eager' ? ['eager', 'sdpa'] : ['sdpa', 'eager'],
+    // The config's own setting first (auto: stock modules as their PyTorch version runs them); live() drops
+    // a value whose trace is the same.
+    knob: 'attention', changesResults: false, values: uniq<RunConfig['attention']>([base.attention, 'sdpa', 'eager']),
     apply: (r, v) => { r.attention = v; },
     label: (v) => `${v} attention`,
   };

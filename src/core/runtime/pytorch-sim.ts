@@ -131,7 +131,7 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
     if (!op.output.alias) {
       out.producer = op.index;
       out.block = op.block;
-      out.loss = op.kind === 'tensor' && op.attrs.lifetime === 'loss';
+      out.loss = (op.kind === 'tensor' && op.attrs.lifetime === 'loss') || !!op.inLoss;
     }
     if (op.segment !== undefined) {
       if (!segFirst.has(op.segment)) segFirst.set(op.segment, op.index);
@@ -520,6 +520,9 @@ function passesGradient(op: OpRec, t: TTensor): boolean {
       return same;
     case 'unary':
       return op.attrs.fn === 'add_scalar';
+    case 'reduce':
+      // sum's backward is grad.expand(sizes): a view of the output gradient until its consumer reads it.
+      return op.attrs.fn === 'sum';
     case 'binary':
       return op.attrs.fn === 'sub' && t === op.inputs[0] && same;
     case 'index_add':
@@ -605,5 +608,6 @@ export function kindLabel(op: OpRec): string {
   if (op.kind === 'loss') return `${String(op.attrs.loss)} loss`;
   if (op.kind === 'pool') return `${String(op.attrs.pool)} pool`;
   if (op.kind === 'tensor') return op.output.name;
+  if (op.kind === 'unary' || op.kind === 'binary' || op.kind === 'reduce') return String(op.attrs.fn);
   return op.kind.replace('_', ' ');
 }

@@ -24,7 +24,7 @@ export default function register(h: typeof Helpers): void {
   test('keepdim keeps the reduced axes as 1; no axis reduces everything', () => {
     const keep = est(model([pre([4, 8, 16]), { type: 'sum', axis: 1, keepdim: true }, { type: 'linear', out: 2 }]));
     // The head keeps the reduced [4, 1, 16] (256 B) for dW.
-    assert.deepEqual(keep.saved_items.map((i) => [i.what, i.shape.join('x'), i.bytes]), [['reduce', '4x1x16', 4 * 16 * 4]]);
+    assert.deepEqual(keep.saved_items.map((i) => [i.what, i.shape.join('x'), i.bytes]), [['sum', '4x1x16', 4 * 16 * 4]]);
     const drop = est(model([pre([4, 8, 16]), { type: 'sum', axis: 1 }, { type: 'linear', out: 2 }]));
     assert.deepEqual(drop.saved_items.map((i) => i.shape.join('x')), ['4x16']);
     const m = model([pre([4, 8, 16]), { type: 'sum' }]); // a scalar: the loss itself
