@@ -1,7 +1,8 @@
 """memplan PyTorch measurement harness.
 
 Counts bytes of live CPU tensor storage through libmemhook.so (LD_PRELOAD shim on
-posix_memalign/free, which is what c10::alloc_cpu / free_cpu use in torch 1.13).
+posix_memalign/free, which is what c10::alloc_cpu / free_cpu use in torch 1.13 and 2.13; check_hook.py
+checks it against known tensor sizes and against the profiler's own allocation events).
 Importing this module re-executes the interpreter with LD_PRELOAD set if needed.
 """
 import ctypes
@@ -29,13 +30,42 @@ def _ensure_preloaded():
 _ensure_preloaded()
 
 _h = ctypes.CDLL(LIB)
-for _n in ("memhook_peak", "memhook_current", "memhook_count", "memhook_peak_usable", "memhook_current_usable"):
+for _n in ("memhook_peak", "memhook_current", "memhook_count", "memhook_peak_usable", "memhook_current_usable",
+           "memhook_total_bytes", "memhook_total_allocs"):
     getattr(_h, _n).restype = ctypes.c_longlong
 _h.memhook_reset_peak.restype = None
+for _n in ("memhook_inside_current", "memhook_inside_peak"):
+    getattr(_h, _n).restype = ctypes.c_longlong
+_h.memhook_set_range.argtypes = [ctypes.c_ulonglong, ctypes.c_ulonglong]
+_h.memhook_caller.restype = ctypes.c_ulonglong
+_h.memhook_caller.argtypes = [ctypes.c_int, ctypes.POINTER(ctypes.c_longlong), ctypes.POINTER(ctypes.c_longlong)]
 
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+def _text_range(libname):
+    """[lo, hi) of the executable mappings of a loaded shared library (from /proc/self/maps); libname matches
+    with or without a version suffix (pip's libc10.so, Debian's libc10.so.1.13.0)."""
+    lo = hi = None
+    with open("/proc/self/maps") as f:
+        for ln in f:
+            parts = ln.split()
+            base = os.path.basename(parts[-1]) if len(parts) >= 6 else ""
+            if "x" in parts[1] and (base == libname or base.startswith(libname + ".")):
+                a, b = (int(v, 16) for v in parts[0].split("-"))
+                lo = a if lo is None else min(lo, a)
+                hi = b if hi is None else max(hi, b)
+    return lo, hi
+
+
+# Allocations made from libc10.so are c10::alloc_cpu's, i.e. tensor storage; the hook also sees aligned
+# allocations from elsewhere (oneDNN scratchpads inside libtorch_cpu.so, ...). The split is kept apart:
+# cur()/peak() count everything, tensor_cur()/tensor_peak() only libc10's.
+C10_RANGE = _text_range("libc10.so")
+if C10_RANGE[0] is not None:
+    _h.memhook_set_range(*C10_RANGE)
 gc.disable()  # deterministic frees; we call gc.collect() explicitly
 
 
@@ -49,6 +79,44 @@ def peak():
 
 def reset_peak():
     _h.memhook_reset_peak()
+
+
+def tensor_cur():
+    """Live bytes allocated from libc10.so (tensor storage) since the range was set at import."""
+    return _h.memhook_inside_current()
+
+
+def tensor_peak():
+    return _h.memhook_inside_peak()
+
+
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p), ("dli_sname", ctypes.c_char_p),
+                ("dli_saddr", ctypes.c_void_p)]
+
+
+def trace_callers(fn):
+    """Run fn() recording which code called posix_memalign: -> [(library, symbol, count, bytes)], largest first."""
+    _h.memhook_trace(1)
+    try:
+        fn()
+    finally:
+        _h.memhook_trace(0)
+    libc = ctypes.CDLL(None)
+    libc.dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    agg = {}
+    for i in range(_h.memhook_callers()):
+        n, b = ctypes.c_longlong(), ctypes.c_longlong()
+        addr = _h.memhook_caller(i, ctypes.byref(n), ctypes.byref(b))
+        info = _DlInfo()
+        lib = sym = "?"
+        if libc.dladdr(ctypes.c_void_p(addr), ctypes.byref(info)):
+            lib = os.path.basename((info.dli_fname or b"?").decode())
+            sym = (info.dli_sname or b"?").decode()
+        k = (lib, sym)
+        c, t = agg.get(k, (0, 0))
+        agg[k] = (c + n.value, t + b.value)
+    return sorted(((k[0], k[1], v[0], v[1]) for k, v in agg.items()), key=lambda r: -r[3])
 
 
 def nbytes(t):

@@ -187,6 +187,21 @@ class Activation(nn.Module):
         return self.fn(x)
 
 
+def _mixed_layer_norm_ok():
+    """Whether F.layer_norm accepts a bf16 input with float32 weight and bias on the CPU. torch 2.x does
+    (bf16 output, float32 mean/rstd); torch 1.13 raises "expected scalar type BFloat16 but found Float",
+    which is what a bf16-mixed conv -> layer_norm descriptor ran into (CPU autocast does not cast
+    layer_norm's input, so a bf16 conv/linear output reaches it as bf16)."""
+    try:
+        F.layer_norm(torch.zeros(1, 2, dtype=torch.bfloat16), (2,), torch.ones(2), torch.zeros(2))
+        return True
+    except RuntimeError:
+        return False
+
+
+MIXED_LAYER_NORM_OK = _mixed_layer_norm_ok()
+
+
 class LayerNorm(nn.Module):
     def __init__(self, shape, a):
         super().__init__()
@@ -194,6 +209,11 @@ class LayerNorm(nn.Module):
         self.out_shape = shape
 
     def forward(self, x, batch):
+        if x.dtype != self.ln.weight.dtype and not MIXED_LAYER_NORM_OK:
+            # torch 1.13: what a user has to write there: weight and bias cast to the input's dtype (two
+            # [d] casts, saved for backward), output in the input's dtype as torch 2.x gives it.
+            return F.layer_norm(x, self.ln.normalized_shape, self.ln.weight.to(x.dtype), self.ln.bias.to(x.dtype),
+                                self.ln.eps)
         return self.ln(x)
 
 

@@ -22,7 +22,11 @@ after backward.
 Checkpointing uses the non-reentrant torch.utils.checkpoint (it also works when a segment's input needs
 no grad); MEMPLAN_REENTRANT=1 switches models.py to the reentrant one (1.13's default) for comparison.
 
-CPU (default here): bytes come from libmemhook.so (LD_PRELOAD, see harness.py): exact tensor storage bytes.
+CPU (default here): bytes come from libmemhook.so (LD_PRELOAD, see harness.py): exact tensor storage bytes
+(torch 1.13 and 2.13, check_hook.py), plus the few aligned scratch buffers oneDNN allocates itself (conv);
+MEMPLAN_COUNT=tensors counts tensor storage only.
+bf16-mixed on torch 1.13: a bf16 tensor reaching a layer_norm block is normalised with the weight and bias
+cast to bf16 (1.13 has no mixed-dtype CPU layer_norm; see models.LayerNorm).
 CUDA (when `--device cuda` or a GPU is present): torch.cuda.memory_allocated / max_memory_allocated with
 reset_peak_memory_stats per step, plus memory_reserved and the device total (mem_get_info: total - free).
 The CUDA path is written to the same plan but has not been run (no GPU where this was written).
@@ -56,13 +60,16 @@ torch.set_num_threads(1)
 
 
 class CpuCounter:
+    """All aligned allocations the hook sees (default), or with MEMPLAN_COUNT=tensors only c10::alloc_cpu's
+    (tensor storage, without oneDNN's scratchpads; see check_hook.py)."""
     device = "cpu"
+    tensors_only = os.environ.get("MEMPLAN_COUNT") == "tensors"
 
     def cur(self):
-        return H.cur()
+        return H.tensor_cur() if self.tensors_only else H.cur()
 
     def peak(self):
-        return H.peak()
+        return H.tensor_peak() if self.tensors_only else H.peak()
 
     def reset_peak(self):
         H.reset_peak()
@@ -88,6 +95,10 @@ class CudaCounter:
         free, total = torch.cuda.mem_get_info()
         return {"reserved": torch.cuda.memory_reserved(), "max_reserved": torch.cuda.max_memory_reserved(),
                 "device_used": total - free, "device_total": total, "device_name": torch.cuda.get_device_name()}
+
+
+def storage_nbytes(t):
+    return (t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()).nbytes()
 
 
 def make_optimizer(run, params):
@@ -159,8 +170,8 @@ def run_case(run, desc, counter, steps=2):
             s.setdefault("fwd_peaks", []).append(counter.peak() - c0)
             counter.reset_peak()
             if mb == 0:
-                s["forward_saved"] = counter.cur() - before - loss.storage().nbytes()
-                s["loss_storage"] = loss.storage().nbytes()
+                s["forward_saved"] = counter.cur() - before - storage_nbytes(loss)
+                s["loss_storage"] = storage_nbytes(loss)
             loss.backward()
             s.setdefault("bwd_peaks", []).append(counter.peak() - c0)
             del loss
@@ -202,6 +213,8 @@ def main(argv):
     if a.device == "cuda":
         torch.cuda.init()
     results = {"torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(), "cases": []}
+    if a.device == "cpu" and counter.tensors_only:
+        results["count"] = "tensors"
     for path in a.configs:
         run, desc = M.load_case(path)
         t0 = time.time()
