@@ -62,6 +62,8 @@ export interface PhasePeak {
 export interface Estimate {
   model: string;
   runtime: 'pytorch' | 'tfjs';
+  /** `inference`: model.eval() under torch.no_grad() (a forward pass, nothing trains). */
+  mode?: 'train' | 'inference';
   precision: string;
   batch_size: number;
   grad_accum: number;
@@ -466,6 +468,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   const est: Estimate = {
     model: model.name,
     runtime: 'pytorch',
+    mode: run.mode,
     device: run.device,
     precision: run.precision,
     batch_size: run.batch_size,

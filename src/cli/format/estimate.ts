@@ -32,8 +32,10 @@ export function headline(e: Estimate, label: string): string[] {
   const opt = e.runtime === 'tfjs' ? 'tfjs' : e.precision;
   return [
     `memplan estimate: ${e.model} (${label})${e.gpu ? ` on ${e.gpu.name}` : ''}`,
-    `batch ${e.batch_size} x accumulation ${e.grad_accum}${e.gpus > 1 ? ` x ${e.gpus} GPUs` : ''} = effective ${e.effective_batch} · ${opt} · runtime ${e.runtime}`,
-    `parameters: ${n(e.params.total)}${e.params.frozen ? ` (${n(e.params.trainable)} trainable, ${n(e.params.frozen)} frozen)` : ''}`,
+    e.mode === 'inference'
+      ? `inference (model.eval(), torch.no_grad()) · batch ${e.batch_size}${e.gpus > 1 ? ` x ${e.gpus} GPUs` : ''} · ${opt} · runtime ${e.runtime}`
+      : `batch ${e.batch_size} x accumulation ${e.grad_accum}${e.gpus > 1 ? ` x ${e.gpus} GPUs` : ''} = effective ${e.effective_batch} · ${opt} · runtime ${e.runtime}`,
+    `parameters: ${n(e.params.total)}${e.mode === 'inference' ? '' : e.params.frozen ? ` (${n(e.params.trainable)} trainable, ${n(e.params.frozen)} frozen)` : ''}`,
   ];
 }
 
@@ -88,7 +90,9 @@ export function totals(e: Estimate): [string, string, string][] {
   const w = totalWords(e);
   const rows: [string, string, string][] = [
     ['peak allocated', size(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${w.peak})`],
-    ['step 1 / steady state', `${size(e.step1_allocated)} / ${size(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'],
+    ...(e.mode === 'inference'
+      ? []
+      : [['step 1 / steady state', `${size(e.step1_allocated)} / ${size(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'] as [string, string, string]]),
     ['reserved', size(e.reserved), w.reserved],
     [w.total[0], size(e.device_total), w.total[1]],
   ];
