@@ -74,7 +74,7 @@ export function checkClaims(est: Estimate, claims: readonly Claim[]): ClaimResul
     const memplan = parts.reduce((a, p) => a + p.v, 0);
     const ratio = memplan > 0 ? claimed / memplan : Infinity;
     const verdict = Math.abs(ratio - 1) <= TOLERANCE ? 'agrees' : ratio > 1 ? 'too high' : 'too low';
-    const arithmetic = c.arithmetic ? { expr: c.arithmetic, bytes: evalValue(c.arithmetic, new Map(), `claims[${i}].arithmetic`) } : undefined;
+    const arithmetic = c.arithmetic ? { expr: c.arithmetic, bytes: evalValue(c.arithmetic, new Map(), `claims[${i}].arithmetic`, { max: Number.MAX_SAFE_INTEGER }) } : undefined;
     return {
       label: c.label,
       ...(c.source ? { source: c.source } : {}),

@@ -26,7 +26,7 @@ export function resolveDims(
   const specs = new Map<string, { value: NumOrExpr; path: string }>();
   // Reserved names (`batch`) come from the run config; a second definition would make them disagree.
   for (const [k, v] of Object.entries(declared)) {
-    if (k in reserved) {
+    if (Object.hasOwn(reserved, k)) {
       throw new MemplanError('E_CONFIG', `dimension "${k}" is reserved: it is the run's ${k === 'batch' ? 'batch_size' : k}`, {
         path: `${pathPrefix}.${k}`,
         expected: 'another name for a model dimension',
@@ -36,13 +36,13 @@ export function resolveDims(
     specs.set(k, { value: dimValue(v), path: `${pathPrefix}.${k}` });
   }
   for (const [k, v] of Object.entries(overrides)) {
-    if (k in reserved) {
+    if (Object.hasOwn(reserved, k)) {
       throw new MemplanError('E_CONFIG', `"${k}" is set by the run config, not as a dimension override`, {
         path: `dims.${k}`,
         expected: k === 'batch' ? 'batch_size: N (or --set batch_size=N)' : `the run key for ${k}`,
       });
     }
-    if (!specs.has(k) && !(k in reserved)) {
+    if (!specs.has(k)) {
       throw new MemplanError('E_CONFIG', `override of "${k}", which the model does not declare`, {
         path: `dims.${k}`,
         expected: `one of: ${[...specs.keys()].join(', ')}`,
@@ -55,29 +55,46 @@ export function resolveDims(
   const state = new Map<string, 'visiting' | 'done'>();
   const known = [...new Set([...specs.keys(), ...Object.keys(reserved)])];
 
-  const visit = (name: string, stack: string[]): void => {
-    if (out.has(name) && !specs.has(name)) return;
+  // Depth-first, with an explicit stack: a chain of thousands of dimensions must not exhaust the call stack.
+  const stack: { name: string; deps: string[]; next: number }[] = [];
+  const enter = (name: string): void => {
     const st = state.get(name);
     if (st === 'done') return;
     if (st === 'visiting') {
-      const cycle = [...stack.slice(stack.indexOf(name)), name];
-      throw new MemplanError('E_DIM_CYCLE', `dimensions form a cycle: ${cycle.join(' -> ')}`, {
+      const names = stack.map((f) => f.name);
+      const cycle = [...names.slice(names.indexOf(name)), name];
+      const shown = cycle.length > 12 ? [...cycle.slice(0, 5), `... (${cycle.length - 10} more)`, ...cycle.slice(-5)] : cycle;
+      throw new MemplanError('E_DIM_CYCLE', `dimensions form a cycle: ${shown.join(' -> ')}`, {
         path: specs.get(name)?.path,
         expected: 'each dimension defined from numbers or from dimensions defined without it',
-        hint: `give one of ${cycle.slice(0, -1).join(', ')} a number`,
+        hint: `give one of ${shown.slice(0, -1).join(', ')} a number`,
       });
     }
     const spec = specs.get(name)!;
     state.set(name, 'visiting');
+    let deps: string[] = [];
     if (typeof spec.value === 'string') {
       const c = compileExpr(spec.value, spec.path);
-      const missing = c.symbols.filter((s) => !specs.has(s) && !(s in reserved));
+      const missing = c.symbols.filter((s) => !specs.has(s) && !Object.hasOwn(reserved, s));
       if (missing.length) throw undeclared(missing, spec.value, spec.path, known);
-      for (const s of c.symbols) if (specs.has(s)) visit(s, [...stack, name]);
+      deps = c.symbols.filter((s) => specs.has(s));
     }
-    out.set(name, evalValue(spec.value, out, spec.path));
-    state.set(name, 'done');
+    stack.push({ name, deps, next: 0 });
   };
-  for (const name of specs.keys()) visit(name, []);
+  const visit = (root: string): void => {
+    enter(root);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      if (top.next < top.deps.length) {
+        enter(top.deps[top.next++]!);
+        continue;
+      }
+      const spec = specs.get(top.name)!;
+      out.set(top.name, evalValue(spec.value, out, spec.path));
+      state.set(top.name, 'done');
+      stack.pop();
+    }
+  };
+  for (const name of specs.keys()) visit(name);
   return out;
 }

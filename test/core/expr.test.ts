@@ -80,8 +80,11 @@ test('integers where integers are required; negatives refused', () => {
   assert.equal(evalValue('2000 / 0.1', scope, 'x', { integer: true }), 20000);
 });
 
-test('values past 2^53 are E_TOO_LARGE', () => {
+test('values past the dimension limit (2^40) are E_TOO_LARGE; a place that allows more says so', () => {
   assert.equal(code(() => evalValue('2 ^ 53 + 2', scope, 'x')), 'E_TOO_LARGE');
   assert.equal(code(() => evalValue(2 ** 60, scope, 'x', { integer: true })), 'E_TOO_LARGE');
-  assert.equal(evalValue('2 ^ 53 - 1', scope, 'x', { integer: true }), Number.MAX_SAFE_INTEGER);
+  assert.equal(code(() => evalValue('2 ^ 40 + 1', scope, 'x', { integer: true })), 'E_TOO_LARGE');
+  assert.equal(evalValue('2 ^ 40', scope, 'x', { integer: true }), 1099511627776);
+  assert.equal(evalValue('2 ^ 53 - 1', scope, 'x', { integer: true, max: Number.MAX_SAFE_INTEGER }), Number.MAX_SAFE_INTEGER);
+  assert.equal(code(() => evalValue('2 ^ 53 + 2', scope, 'x', { max: Number.MAX_SAFE_INTEGER })), 'E_TOO_LARGE');
 });
