@@ -107,10 +107,17 @@ function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
 }
 
-/** Largest safe byte count; anything past it is a descriptor error, not a number we can trust. */
-function checkSize(bytes: number, what: string): number {
+/**
+ * Largest safe byte count; anything past it is a descriptor error, not a number we can trust. No
+ * one tensor is that large (assemble checks each), so the error points at the block holding the
+ * most: its parameters and what it saves for backward.
+ */
+function checkSize(bytes: number, what: string, t: Traced): number {
   if (!Number.isFinite(bytes) || bytes > Number.MAX_SAFE_INTEGER) {
-    throw new MemplanError('E_TOO_LARGE', `${what} comes to more than 2^53 bytes`, {
+    const held = t.blocks.map((b, i) => b.params * t.agg.pBytes + (t.sim.savedByBlock[i] ?? 0));
+    const most = held.reduce((best, v, i) => (v > (held[best] ?? -1) ? i : best), 0);
+    throw new MemplanError('E_TOO_LARGE', `${what} comes to more than 2^53 bytes (block ${t.blocks[most]?.name ?? most} holds the most)`, {
+      path: `blocks[${t.blocks[most]?.index ?? most}]`,
       expected: 'dimensions that give tensors below 2^53 bytes (9 PB)',
       hint: 'check the dimensions for a missing division or a value in the wrong unit',
     });
@@ -279,7 +286,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
     ddp: strat === 'ddp' && !inference, bucketView: run.distributed.bucket_view, emaOnGpu: !inference && run.ema.enabled && run.ema.device === 'gpu',
     largestUnitParams: agg.largestUnitParams, prefetch: run.distributed.prefetch, opt,
   };
-  const weights = checkSize(TERMS.weights.bytes(inputsT), 'the weights');
+  const weights = checkSize(TERMS.weights.bytes(inputsT), 'the weights', t);
   const master = TERMS.master_weights.bytes(inputsT);
   const grads = TERMS.gradients.bytes(inputsT);
   const state = TERMS.optimizer_state.bytes(inputsT);
@@ -299,7 +306,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const laterStep1 = run.grad_accum > 1 && !inference ? persistentNoState + grads + autocast + gather + sim.later.bytes : 0;
   const laterSteady = laterStep1 ? laterStep1 + state : 0;
   const optPhase = inference ? 0 : persistentNoState + grads + state + optTemp;
-  const allocated = checkSize(Math.max(firstSteady, laterSteady, optPhase), 'the training step');
+  const allocated = checkSize(Math.max(firstSteady, laterSteady, optPhase), 'the training step', t);
 
   // Allocator: reserved = allocated + fragmentation and caching allowance.
   const frag = run.allocator.fragmentation ?? (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);

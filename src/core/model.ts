@@ -7,6 +7,7 @@ import { BLOCKS, type BlockArgs } from './blocks/index.js';
 import { resolveDims, type DimSpec } from './dims.js';
 import { MemplanError } from './errors.js';
 import { evalValue, type NumOrExpr } from './expr.js';
+import { count, LIMITS } from './limits.js';
 import type { Builder, T } from './graph.js';
 import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
@@ -172,6 +173,19 @@ function checkTensorSizes(tr: Trace | undefined, ops: number, params: number, in
   }
 }
 
+/**
+ * Errors raised while a block is traced (the graph's shape helpers, the tracer's op budget) know no
+ * place in the descriptor: they get the path of the block being traced.
+ */
+function withBlockPath<R>(path: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof MemplanError && e.path === undefined) e.path = path;
+    throw e;
+  }
+}
+
 /** The dimension the run's batch size fills in expressions. */
 export const BATCH_DIM = 'batch';
 
@@ -261,7 +275,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
     b.block = index;
     const paramsBefore = paramCount(b);
     const mark = traced ? { ops: traced.ops.length, params: traced.params.length, inputs: traced.inputs.length } : undefined;
-    const r = runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: false, noGrad: inference, inSegment: false }, true);
+    const r = withBlockPath(`blocks[${index}]`, () => runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: false, noGrad: inference, inSegment: false }, true));
     if (traced && mark) checkTensorSizes(traced, mark.ops, mark.params, mark.inputs, `blocks[${index}]`);
     infos.push({ ...r.info, params: paramsAdded(b, paramsBefore) });
     if (r.out) prev = r.out;
@@ -273,7 +287,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
   if (tr && !tr.loss && !inference && last?.requiresGrad) {
     b.block = model.blocks.length - 1;
     if (last.shape.length === 0) b.markLoss(prev!);
-    else b.scope('loss', () => b.loss('mean', prev!));
+    else withBlockPath(`blocks[${model.blocks.length - 1}]`, () => b.scope('loss', () => b.loss('mean', prev!)));
   }
   return { trace: tr, dims, blocks: infos, notes: ctx.notes };
 }
@@ -382,7 +396,7 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   // In an inference pass a loss (a `loss` block, or a block or group marked `loss: true`) is not run.
   if (ctx.inference && (spec.type === 'loss' || spec.loss === true)) return { out: prev, info: { ...info, repeat: 0 } };
   // repeat: 0 leaves the block out (a dimension can switch an optional block off: `repeat: use_layer_norm * layers`).
-  const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, ctx.dims, `${path}.repeat`, { integer: true, min: 0 });
+  const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, ctx.dims, `${path}.repeat`, { integer: true, min: 0, max: LIMITS.repeat });
   const mode: Mode = { frozen: outer.frozen || spec.frozen === true, noGrad: outer.noGrad || spec.no_grad === true, inSegment: outer.inSegment };
   const source = !!mod?.source;
   const wantsCkpt = spec.checkpoint ?? ((topLevel && ctx.ckptAll) || ctx.ckptNames.has(name));
@@ -410,7 +424,7 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
       const layer = repeat > 1 ? `${name}[${r}]` : name;
       // Repeats chain the first input; the others stay the same for every repeat.
       const ins = h ? [h, ...inputs.slice(1)] : inputs.slice(1);
-      h = b.scope(layer, () => (isGroup ? runGroup(ctx, spec, path, names, h, scope, inner) : mod!.build(b, h, blockArgs(ctx, spec, path, scope, ins))));
+      h = withBlockPath(path, () => b.scope(layer, () => (isGroup ? runGroup(ctx, spec, path, names, h, scope, inner) : mod!.build(b, h, blockArgs(ctx, spec, path, scope, ins)))));
       if (seg) b.segment = saved.segment;
     }
     return h;
@@ -429,6 +443,13 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
     const full = ctx.dims.get(c.dim)!;
     const size = Math.min(evalValue(c.size, ctx.dims, `${path}.chunk.size`, { integer: true, min: 1 }), full);
     const chunks = Math.ceil(full / size);
+    if (chunks > LIMITS.chunks) {
+      throw new MemplanError('E_TOO_LARGE', `${c.dim} = ${full} in chunks of ${size} makes ${count(chunks)} chunks, past the limit of ${count(LIMITS.chunks)}`, {
+        path: `${path}.chunk.size`,
+        expected: `a chunk size of at least ${Math.ceil(full / LIMITS.chunks)}`,
+        hint: 'docs/security.md lists the limits',
+      });
+    }
     const perChunk = (c.checkpoint ?? checkpointed) && !mode.noGrad && !mode.inSegment;
     info.chunks = chunks;
     info.checkpointed = perChunk || checkpointed;
@@ -445,7 +466,7 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
       outs.push(runOnce(view, scope, false)!);
       if (perChunk) b.segment = saved.segment;
     }
-    out = chunks === 1 ? outs[0]! : b.concat(outs, axis);
+    out = chunks === 1 ? outs[0]! : withBlockPath(path, () => b.concat(outs, axis));
     if (!perChunk && chunks > 1 && !mode.noGrad && !mode.inSegment) {
       ctx.notes.push(
         `${name}: chunking ${c.dim} into ${chunks} chunks of ${size} does not shrink saved activations in training: ` +

@@ -9,6 +9,7 @@ import { MemplanError, joinPath } from './errors.js';
 import { numOrExpr } from './blocks/types.js';
 import { CLAIM_KEYS } from './claim-keys.js';
 import { didYouMean } from './names.js';
+import { LIMITS } from './limits.js';
 import { VALIDATORS } from './schema-validators.generated.js';
 
 const shape = { type: 'array', items: numOrExpr, minItems: 1 };
@@ -106,8 +107,10 @@ export const runSchema = {
     name: { type: 'string' },
     description: { type: 'string' },
     model: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'object' }] },
-    batch_size: { type: 'integer', minimum: 1 },
-    grad_accum: { type: 'integer', minimum: 1 },
+    // Counts stop at the dimension limit (docs/security.md): past it nothing fits any card, and
+    // ajv's integer check alone lets .inf and 1e308 through.
+    batch_size: { type: 'integer', minimum: 1, maximum: LIMITS.dimension },
+    grad_accum: { type: 'integer', minimum: 1, maximum: LIMITS.dimension },
     precision: { enum: ['fp32', 'bf16-mixed', 'fp16-mixed', 'bf16', 'fp16'] },
     optimizer: {
       anyOf: [
@@ -119,7 +122,7 @@ export const runSchema = {
           properties: {
             type: { enum: optimizerNames },
             impl: { enum: ['foreach', 'fused', 'for-loop'] },
-            weight_decay: { type: 'number', minimum: 0 },
+            weight_decay: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
           },
         },
       ],
@@ -145,10 +148,10 @@ export const runSchema = {
       additionalProperties: false,
       properties: {
         strategy: { enum: ['none', 'ddp', 'zero1', 'zero2', 'zero3', 'fsdp'] },
-        gpus: { type: 'integer', minimum: 1 },
+        gpus: { type: 'integer', minimum: 1, maximum: LIMITS.dimension },
         bucket_view: { type: 'boolean' },
-        bucket_cap_mb: { type: 'number', minimum: 0 },
-        prefetch: { type: 'integer', minimum: 0 },
+        bucket_cap_mb: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
+        prefetch: { type: 'integer', minimum: 0, maximum: LIMITS.dimension },
       },
     },
     allocator: {
@@ -156,7 +159,7 @@ export const runSchema = {
       additionalProperties: false,
       properties: {
         expandable_segments: { type: 'boolean' },
-        max_split_size_mb: { type: 'number', minimum: 0 },
+        max_split_size_mb: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
         fragmentation: { type: 'number', minimum: 0, maximum: 1 },
       },
     },
@@ -167,7 +170,7 @@ export const runSchema = {
       additionalProperties: false,
       properties: {
         gpu: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
-        headroom: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*[0-9.]+\\s*(%|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$' }] },
+        headroom: { anyOf: [{ type: 'number', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^\\s*[0-9.]+\\s*(%|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$' }] },
         level: { enum: ['error', 'warn', 'off'] },
       },
     },
@@ -180,7 +183,7 @@ export const runSchema = {
         required: ['label', 'bytes', 'of'],
         properties: {
           label: { type: 'string', minLength: 1 },
-          bytes: { anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^\\s*[0-9.]+\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$' }] },
+          bytes: { anyOf: [{ type: 'number', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^\\s*[0-9.]+\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$' }] },
           of: { anyOf: [{ enum: [...CLAIM_KEYS] }, { type: 'array', minItems: 1, items: { enum: [...CLAIM_KEYS] } }] },
           source: { type: 'string' },
           arithmetic: { type: 'string', minLength: 1 },
@@ -213,6 +216,40 @@ export const presetSchema = {
   },
 };
 
+/**
+ * A `memplan check --baseline` file: the JSON report of an earlier run. Only what the comparison
+ * reads is checked; rows carry more. A row's fields are optional (an ERROR row has no card), but
+ * each that is there must have its type, so a hand-edited or hostile file cannot break the report.
+ */
+export const baselineSchema = {
+  type: 'object',
+  required: ['results'],
+  properties: {
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['file', 'status'],
+        properties: {
+          file: { type: 'string' },
+          status: { type: 'string' },
+          gpu: { type: 'object', required: ['id'], properties: { id: { type: 'string' } } },
+          device_total: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+          settings: {
+            type: 'object',
+            required: ['run', 'dims', 'params'],
+            properties: {
+              run: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+              dims: { type: 'object', additionalProperties: { type: 'number' } },
+              params: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
 /** The model schema with blocks only checked to be objects: each block is then checked against its type's schema. */
 function modelTopSchema(): Record<string, unknown> {
   return { ...modelSchema, properties: { ...modelSchema.properties, blocks: { type: 'array', minItems: 1, items: { type: 'object' } } } };
@@ -223,7 +260,7 @@ function modelTopSchema(): Record<string, unknown> {
  * schema-validators.generated.ts (ajv standalone code), so no schema is compiled at run time.
  */
 export function validatorSchemas(): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = { run: runSchema, preset: presetSchema, 'model-top': modelTopSchema() };
+  const out: Record<string, Record<string, unknown>> = { run: runSchema, preset: presetSchema, baseline: baselineSchema, 'model-top': modelTopSchema() };
   for (const type of BLOCKS.keys()) out[`block:${type}`] = blockSchema(type);
   return out;
 }
@@ -259,8 +296,8 @@ function toError(e: ErrorObject, what: string, root: unknown, data: unknown, sib
     const key = (e.params as { additionalProperty: string }).additionalProperty;
     const keys = allowedKeys(root, e.schemaPath);
     const near = closest(key, keys);
-    return new MemplanError('E_SCHEMA', `unknown key "${key}" in ${what}`, {
-      path: joinPath(path, key),
+    return new MemplanError('E_SCHEMA', `unknown key ${brief(key)} in ${what}`, {
+      path: joinPath(path, key.length > 80 ? `${key.slice(0, 60)}...` : key),
       expected: keys.length ? `one of ${keys.join(', ')}` : 'one of the keys the schema lists',
       hint: `${near ? `did you mean "${near}"? ` : ''}check the spelling; docs/descriptor.md lists every key`,
     });
@@ -274,7 +311,7 @@ function toError(e: ErrorObject, what: string, root: unknown, data: unknown, sib
     });
   }
   const value = valueAt(data, e.instancePath);
-  const shown = value === undefined ? '' : ` ${JSON.stringify(value)}`;
+  const shown = value === undefined ? '' : ` ${brief(value)}`;
   if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
     const near = typeof value === 'string' ? closest(value, allowed.filter((x): x is string => typeof x === 'string')) : undefined;
@@ -319,6 +356,17 @@ function pickError(errors: ErrorObject[], data: unknown): ErrorObject {
   return [...errors].sort((a, b) => score(b) - score(a) || depth(b) - depth(a))[0]!;
 }
 
+/**
+ * A value as an error shows it: scalars as JSON, long strings cut, lists and mappings by their size
+ * only. An error never prints a whole structure (an alias bomb's, or a file's worth of text).
+ */
+export function brief(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+  if (Array.isArray(value)) return `(a list of ${value.length} item${value.length === 1 ? '' : 's'})`;
+  if (value && typeof value === 'object') return '(a mapping)';
+  return value === null || typeof value === 'number' || typeof value === 'boolean' ? String(value) : `(${typeof value})`;
+}
+
 function valueAt(data: unknown, pointer: string): unknown {
   let node = data;
   for (const part of pointer.split('/').slice(1)) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
@@ -326,10 +374,11 @@ function valueAt(data: unknown, pointer: string): unknown {
 }
 
 /** Validates `data` and throws the first schema error as a MemplanError with a descriptor path. */
-export function validate(kind: 'model' | 'run' | 'preset', data: unknown): void {
+export function validate(kind: 'model' | 'run' | 'preset' | 'baseline', data: unknown): void {
   if (kind === 'model') return validateModel(data);
   const v = validator(kind);
-  if (!v(data)) throw toError(pickError(v.errors!, data), kind === 'run' ? 'the run config' : 'the GPU preset', kind === 'run' ? runSchema : presetSchema, data, v.errors!);
+  const [what, schema] = kind === 'run' ? ['the run config', runSchema] : kind === 'baseline' ? ['the baseline', baselineSchema] : ['the GPU preset', presetSchema];
+  if (!v(data)) throw toError(pickError(v.errors!, data), what, schema, data, v.errors!);
 }
 
 /** Two stages so errors are precise: the model's own keys, then each block against its type's schema. */
@@ -347,7 +396,7 @@ function validateBlocks(blocks: Record<string, unknown>[], path: string): void {
     if (typeof type !== 'string' || !BLOCKS.has(type)) {
       const known = [...BLOCKS.keys()];
       const close = typeof type === 'string' ? didYouMean(type, known) : undefined;
-      throw new MemplanError('E_UNKNOWN_BLOCK', `unknown block type ${JSON.stringify(type)}`, {
+      throw new MemplanError('E_UNKNOWN_BLOCK', `unknown block type ${brief(type)}`, {
         path: `${at}.type`,
         expected: `one of ${known.join(', ')}`,
         hint: close ? `did you mean "${close}"? ` + 'a tensor block covers anything else' : 'use a `tensor` block for a component no block type covers',

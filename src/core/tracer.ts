@@ -20,6 +20,8 @@ import {
   shapes,
   shapeStr,
 } from './graph.js';
+import { MemplanError } from './errors.js';
+import { count, LIMITS } from './limits.js';
 
 export type Precision = 'fp32' | 'bf16-mixed' | 'fp16-mixed' | 'bf16' | 'fp16';
 
@@ -185,6 +187,13 @@ export class Tracer implements Builder {
     attrs: Record<string, unknown> = {},
     inGraph = false,
   ): TTensor {
+    // A budget on the trace: repeats, chunks and blocks together never make tracing take seconds.
+    if (this.trace.ops.length >= LIMITS.ops) {
+      throw new MemplanError('E_TOO_LARGE', `the model traces to more than ${count(LIMITS.ops)} ops, the limit`, {
+        expected: `at most ${count(LIMITS.ops)} ops in one forward pass`,
+        hint: 'lower a repeat or the number of chunks; docs/security.md lists the limits',
+      });
+    }
     const requiresGrad = !this.noGrad && (inGraph || inputs.some((i) => i.requiresGrad));
     const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...out });
     this.trace.ops.push({

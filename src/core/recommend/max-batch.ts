@@ -43,7 +43,9 @@ function evaluator(model: ModelDescriptor, base: RunConfig, target: Target): { a
           const traced = traceRun(model, r);
           e = { total: stepTotals(traced, r, target.preset).deviceTotal, traced, run: r };
         } catch (err) {
-          if (!(err instanceof MemplanError) || err.code !== 'E_TOO_LARGE') throw err;
+          // Past 2^53 bytes is over any card; any other error is the descriptor's and is reported. So is
+          // one at micro-batch 1: then no batch can be estimated, and `estimate` refuses the config too.
+          if (!(err instanceof MemplanError) || err.code !== 'E_TOO_LARGE' || m === 1) throw err;
           e = { err, run: r };
         }
         seen.set(m, e);
