@@ -5,26 +5,63 @@
  * YAML files with a top-level `model:` key, so model descriptors beside them are left out.
  * Node 20 has no fs.glob; `*`, `?`, `[...]`, `{a,b}` and `**` are matched here.
  */
-import { readFileSync, readdirSync, statSync, type Dirent } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { lstatSync, readdirSync, statSync, type Dirent } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { MemplanError } from '../core/errors.js';
+import { inside, readBounded, realOrSelf, repositoryAt } from './files.js';
 
 export interface Input {
   file: string;
   /** Set when the argument matched no run config: reported as an error row for the argument. */
   error?: MemplanError;
+  /** A file a folder or pattern found that looks like a run config but has no `model:` key: a WARN row, never silence. */
+  warning?: { message: string; line?: number };
 }
 
 const GLOB = /[*?[{]/;
 const YAML = /\.ya?ml$/i;
 
 export function isRunConfig(file: string): boolean {
-  try {
-    return /^model\s*:/m.test(readFileSync(file, 'utf8'));
-  } catch {
-    // Unreadable: keep it, so the loader reports why instead of the file vanishing from the check.
-    return true;
+  return kindOf(file).kind !== 'other';
+}
+
+/** Keys only a run config has; two of them (or `budget:`) in a file without `model:` mean a config lost its `model:` line. */
+const RUN_ONLY = ['batch_size', 'grad_accum', 'precision', 'optimizer', 'checkpointing', 'attention', 'distributed', 'allocator', 'ema', 'runtime', 'gpu', 'claims'];
+
+/**
+ * What a YAML file found under a folder or pattern is, from its top-level keys (the text is not
+ * parsed: a file nobody named must not cost more than a read). `suspect`: no `model:` key, yet it
+ * looks like a run config whose `model:` line has a typo or went missing.
+ */
+export function kindOf(file: string): { kind: 'run' | 'other' } | { kind: 'suspect'; message: string; line?: number } {
+  const r = readBounded(file);
+  // Unreadable or too large: keep it, so the loader reports why instead of the file vanishing from the check.
+  if (r.text === undefined) return { kind: 'run' };
+  const keys = [...r.text.matchAll(/^(["']?)([A-Za-z_$][\w$.-]*)\1[ \t]*:(?:[ \t]|$)/gm)].map((m) => ({ key: m[2]!, at: m.index }));
+  if (keys.some((k) => k.key === 'model')) return { kind: 'run' };
+  if (keys.some((k) => k.key === 'blocks')) return { kind: 'other' };
+  const near = keys.find((k) => k.key.length >= 4 && k.key.length <= 12 && distance(k.key.toLowerCase(), 'model') <= 2);
+  const runKeys = keys.filter((k) => RUN_ONLY.includes(k.key)).map((k) => k.key);
+  const schema = /run\.schema\.json/.test(r.text);
+  if (!near && !schema && !keys.some((k) => k.key === 'budget') && runKeys.length < 2) return { kind: 'other' };
+  const why = near ? `\`${near.key}:\` looks like a misspelt \`model:\`` : `it has ${[...(schema ? ['the run-config schema'] : []), ...keys.filter((k) => k.key === 'budget' || runKeys.includes(k.key)).map((k) => `\`${k.key}:\``)].slice(0, 4).join(', ')}`;
+  const lineAt = (i: number) => r.text.slice(0, i).split('\n').length;
+  return {
+    kind: 'suspect',
+    message: `not checked: no top-level \`model:\` key, so it is no run config, but ${why}`,
+    line: near ? lineAt(near.at) : undefined,
+  };
+}
+
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) dp[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
   }
+  return dp[a.length]![b.length]!;
 }
 
 export function expandInputs(args: readonly string[]): Input[] {
@@ -45,8 +82,25 @@ export function expandInputs(args: readonly string[]): Input[] {
       push(arg);
       continue;
     }
-    found = found.filter(isRunConfig);
-    if (!found.length) {
+    // A link that leads out of the repository is refused unread: a folder is no licence to read anywhere.
+    for (const f of found.filter(escapes)) {
+      const abs = resolve(f);
+      if (seen.has(abs)) continue;
+      seen.add(abs);
+      out.push({
+        file: abs,
+        error: new MemplanError('E_FILE', `${f} is a link to a file outside the repository; not read`, {
+          file: f,
+          expected: 'run configs inside the repository being checked',
+          hint: 'name the file itself on the command line if you mean to check it',
+        }),
+      });
+    }
+    found = found.filter((f) => !escapes(f));
+    const kinds = found.map((f) => ({ f, k: kindOf(f) }));
+    const suspects = kinds.filter((x) => x.k.kind === 'suspect');
+    found = kinds.filter((x) => x.k.kind === 'run').map((x) => x.f);
+    if (!found.length && !suspects.length) {
       out.push({
         file: resolve(arg),
         error: new MemplanError('E_FILE', `no run configs match "${arg}"`, {
@@ -57,8 +111,25 @@ export function expandInputs(args: readonly string[]): Input[] {
       });
     }
     found.forEach(push);
+    for (const { f, k } of suspects) {
+      const abs = resolve(f);
+      if (k.kind !== 'suspect' || seen.has(abs)) continue;
+      seen.add(abs);
+      out.push({ file: abs, warning: { message: k.message, line: k.line } });
+    }
   }
   return out;
+}
+
+/** A symbolic link whose target lies outside the repository that holds the link. */
+function escapes(f: string): boolean {
+  try {
+    if (!lstatSync(f).isSymbolicLink()) return false;
+  } catch {
+    return false;
+  }
+  const dir = realOrSelf(dirname(resolve(f)));
+  return !inside(repositoryAt(dir), realOrSelf(f));
 }
 
 function isDir(p: string): boolean {

@@ -3,11 +3,13 @@
  * file (and the line, where the path can be found in the text) so it prints as
  * `models/aam/model.yaml:14: blocks[3].heads`.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import { MemplanError } from '../core/errors.js';
+import { count, LIMITS } from '../core/limits.js';
+import { confine, fileError, readBounded } from './files.js';
 import type { Preset } from '../core/estimate.js';
 import { normalizeRun, validateModel, type ModelDescriptor, type RunConfig } from '../core/model.js';
 import { findPreset } from '../core/names.js';
@@ -34,31 +36,119 @@ export function display(file: string): string {
 }
 
 function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MemplanError('E_FILE', code === 'ENOENT' ? `no such file: ${display(file)}` : `cannot read ${display(file)}: ${code ?? (e as Error).message}`, {
-      file: display(file),
-      expected: 'a readable YAML file',
-      hint: code === 'ENOENT' ? 'check the path; model paths in a run config are relative to the config file' : undefined,
-    });
-  }
+  const r = readBounded(file);
+  if (r.problem !== undefined) throw fileError(display(file), r);
+  return r.text;
 }
 
-export function readYaml(file: string): { data: unknown; text: string } {
-  const text = readText(file);
+export interface ReadOptions {
+  /**
+   * A file named by another (a run config's `model:`): nothing read from it is echoed until it is
+   * known to be a model descriptor, so a path to a secret never prints the secret (docs/security.md).
+   */
+  referenced?: boolean;
+}
+
+export function readYaml(file: string, opts: ReadOptions = {}): { data: unknown; text: string } {
+  return parseYaml(file, readText(file), opts);
+}
+
+/** YAML text (read from `file`) as data, with the document's size, aliases and numbers checked. */
+export function parseYaml(file: string, text: string, opts: ReadOptions = {}): { data: unknown; text: string } {
+  let data: unknown;
   try {
-    return { data: yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA }), text };
+    data = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
   } catch (e) {
     const err = e as { reason?: string; mark?: { line: number }; message: string };
-    throw new MemplanError('E_YAML', `invalid YAML: ${err.reason ?? err.message}`, {
+    const reason = err.reason ?? err.message.split('\n')[0]!;
+    throw new MemplanError('E_YAML', `invalid YAML: ${opts.referenced ? withoutQuotes(reason) : reason}`, {
       file: display(file),
       line: err.mark ? err.mark.line + 1 : undefined,
       expected: 'block-style YAML: `key: value` mappings and `- ` lists, indented with spaces',
       hint: 'check indentation and quoting near that line',
     });
   }
+  const problem = inspectTree(data);
+  if (problem) {
+    const line = problem.path ? lineOf(text, problem.path) : undefined;
+    throw new MemplanError(problem.code, problem.message, { file: display(file), path: problem.path || undefined, line, expected: problem.expected, hint: problem.hint });
+  }
+  return { data, text };
+}
+
+/** js-yaml's reason with quoted parts (an alias or tag name taken from the file) left out. */
+function withoutQuotes(reason: string): string {
+  return reason.replace(/"[^"]*"/g, '"..."').replace(/!<[^>]*>/g, '!<...>').replace(/'[^']*'/g, "'...'");
+}
+
+interface TreeProblem {
+  code: 'E_YAML' | 'E_TOO_LARGE' | 'E_SCHEMA';
+  message: string;
+  path: string;
+  expected: string;
+  hint?: string;
+}
+
+/**
+ * Walks a loaded YAML document once, sharing the work for aliased nodes: refuses a document whose
+ * aliases expand past LIMITS.yamlNodes nodes (an alias bomb: a few hundred bytes, billions of
+ * nodes to anything that walks it), an alias that contains itself, and numbers that are not finite
+ * (YAML's .inf and .nan: no size, count or setting is infinite). Iterative, so a long chain of
+ * aliases cannot exhaust the call stack.
+ */
+export function inspectTree(root: unknown): TreeProblem | undefined {
+  const sizes = new Map<object, number>();
+  const open = new Set<object>();
+  type Frame = { node: object; path: string; entries: [string, unknown][]; i: number; size: number };
+  const children = (node: object): [string, unknown][] =>
+    Array.isArray(node) ? node.map((v, i) => [`[${i}]`, v]) : Object.entries(node).map(([k, v]) => [k, v]);
+  const join = (path: string, key: string) => (key.startsWith('[') ? `${path}${key}` : path ? `${path}.${key}` : key);
+  const tooBig = (path: string): TreeProblem => ({
+    code: 'E_TOO_LARGE',
+    message: `with its aliases expanded, the document has more than ${count(LIMITS.yamlNodes)} nodes`,
+    path,
+    expected: `at most ${count(LIMITS.yamlNodes)} YAML nodes`,
+    hint: 'YAML aliases (*name) repeat what their anchor holds; memplan files need few of them (docs/security.md)',
+  });
+  const scalar = (v: unknown, path: string): TreeProblem | undefined =>
+    typeof v === 'number' && !Number.isFinite(v)
+      ? { code: 'E_SCHEMA', message: `${path || 'the document'}: value ${Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf'} is not a finite number`, path, expected: 'a finite number' }
+      : undefined;
+  if (root === null || typeof root !== 'object') return scalar(root, '');
+  const stack: Frame[] = [{ node: root, path: '', entries: children(root), i: 0, size: 1 }];
+  open.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.i < top.entries.length) {
+      const [key, v] = top.entries[top.i++]!;
+      const path = join(top.path, key);
+      if (v === null || typeof v !== 'object') {
+        const bad = scalar(v, path);
+        if (bad) return bad;
+        top.size += 1;
+      } else if (open.has(v)) {
+        return { code: 'E_YAML', message: 'a YAML alias refers to a node that contains it', path, expected: 'aliases to complete nodes only', hint: 'an alias (*name) must not sit inside the node its anchor (&name) marks' };
+      } else {
+        const known = sizes.get(v);
+        if (known !== undefined) top.size += known;
+        else {
+          open.add(v);
+          stack.push({ node: v, path, entries: children(v), i: 0, size: 1 });
+        }
+      }
+      if (top.size > LIMITS.yamlNodes) return tooBig(top.path);
+      continue;
+    }
+    stack.pop();
+    open.delete(top.node);
+    sizes.set(top.node, top.size);
+    const parent = stack[stack.length - 1];
+    if (parent) {
+      parent.size += top.size;
+      if (parent.size > LIMITS.yamlNodes) return tooBig(parent.path);
+    }
+  }
+  return undefined;
 }
 
 /** Runs `fn`, attaching file and line to any MemplanError it throws. */
@@ -89,11 +179,59 @@ export function loadModelFile(file: string): { model: ModelDescriptor; text: str
   return { model: within(file, text, () => validateModel(data)), text };
 }
 
+export interface LoadOptions {
+  /** --allow-outside: a run config's `model:` may name a file outside the config's repository. */
+  allowOutside?: boolean;
+}
+
+/**
+ * Reads the model file a run config names, with everything that can go wrong located at the
+ * config's `model:` line (what the user has to fix): a path out of the repository, a file that is
+ * missing, not a regular file or too large, a file that is no model descriptor. What the file holds
+ * is echoed only once it is known to be a descriptor (a mapping with a `blocks:` list).
+ */
+function readModelOf(abs: string, text: string, model: string, opts: LoadOptions): { model: ModelDescriptor; modelFile: string; modelText: string } {
+  const at = { file: display(abs), path: 'model', line: lineOf(text, 'model') };
+  if (model.trim() === '') {
+    throw new MemplanError('E_SCHEMA', 'model: is an empty path', { ...at, expected: 'a path to a model descriptor, relative to the config file, or the descriptor inline' });
+  }
+  const modelFile = resolve(dirname(abs), model);
+  const refused = confine(modelFile, abs, opts.allowOutside ?? false);
+  if (refused) {
+    throw new MemplanError('E_FILE', `model file ${display(modelFile)} is refused: ${refused}`, {
+      ...at,
+      expected: 'a model descriptor inside the repository that holds the config',
+      hint: 'move the descriptor into the repository, or pass --allow-outside if you trust the config (docs/security.md)',
+    });
+  }
+  const r = readBounded(modelFile);
+  if (r.problem !== undefined) {
+    if (r.code === 'ENOENT') {
+      // Point at the config line that names it: that is what the user has to fix.
+      throw new MemplanError('E_FILE', `model file not found: ${display(modelFile)}`, {
+        ...at,
+        expected: 'a path to a model descriptor, relative to the config file',
+        hint: `check the path; it is read from ${display(dirname(abs)) || '.'}/`,
+      });
+    }
+    throw fileError(display(modelFile), r, at);
+  }
+  const { data, text: modelText } = parseYaml(modelFile, r.text, { referenced: true });
+  if (!isRecord(data) || !Array.isArray(data.blocks)) {
+    throw new MemplanError('E_SCHEMA', `model file ${display(modelFile)} is not a model descriptor`, {
+      ...at,
+      expected: 'a YAML mapping with name: and a blocks: list (docs/descriptor.md)',
+      hint: 'model: names the descriptor file; nothing of a file that is not one is shown',
+    });
+  }
+  return { model: within(modelFile, modelText, () => validateModel(data)), modelFile, modelText };
+}
+
 /**
  * Loads a run config (or a bare model descriptor, run with defaults). `mutate` applies --set
  * overrides to the raw config before validation, so a bad override is reported like a bad file.
  */
-export function loadConfig(file: string, mutate?: (raw: Record<string, unknown>) => void): LoadedConfig {
+export function loadConfig(file: string, mutate?: (raw: Record<string, unknown>) => void, opts: LoadOptions = {}): LoadedConfig {
   const abs = resolve(file);
   const { data, text } = readYaml(abs);
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
@@ -103,35 +241,44 @@ export function loadConfig(file: string, mutate?: (raw: Record<string, unknown>)
   let model: ModelDescriptor;
   let modelFile: string | undefined;
   let modelText: string | undefined;
-  if ('blocks' in raw && !('model' in raw)) {
+  if (Object.hasOwn(raw, 'blocks') && !Object.hasOwn(raw, 'model')) {
     model = within(abs, text, () => validateModel(raw));
     raw = { model: '(inline)' };
+  } else if (typeof raw.model === 'string') {
+    ({ model, modelFile, modelText } = readModelOf(abs, text, raw.model, opts));
+  } else if (isRecord(raw.model)) {
+    model = within(abs, text, () => validateModel(raw.model), 'model');
   } else {
-    if (typeof raw.model === 'string') {
-      modelFile = resolve(dirname(abs), raw.model);
-      if (!existsSync(modelFile)) {
-        // Point at the config line that names it: that is what the user has to fix.
-        throw new MemplanError('E_FILE', `model file not found: ${display(modelFile)}`, {
-          file: display(abs),
-          path: 'model',
-          line: lineOf(text, 'model'),
-          expected: 'a path to a model descriptor, relative to the config file',
-          hint: `check the path; it is read from ${display(dirname(abs)) || '.'}/`,
-        });
-      }
-      const m = loadModelFile(modelFile);
-      model = m.model;
-      modelText = m.text;
-    } else if (raw.model && typeof raw.model === 'object') {
-      model = within(abs, text, () => validateModel(raw.model), 'model');
-    } else {
-      throw new MemplanError('E_SCHEMA', 'missing required key "model"', { file: display(abs), path: 'model', expected: 'a path to a model descriptor, or one inline' });
-    }
+    const missing = raw.model === undefined;
+    throw new MemplanError('E_SCHEMA', missing ? 'missing required key "model"' : 'model: is neither a path nor a mapping', {
+      file: display(abs),
+      path: 'model',
+      line: missing ? undefined : lineOf(text, 'model'),
+      expected: 'a path to a model descriptor, or one inline',
+    });
   }
   const rest = { ...raw };
   mutate?.(rest);
   const run = within(abs, text, () => normalizeRun({ ...rest, model: typeof rest.model === 'string' ? rest.model : {} }));
+  within(abs, text, () => checkCards(run));
   return { file: abs, model, modelFile, modelText, text, run, raw: rest };
+}
+
+/**
+ * Every card a config names must exist, in `gpu:` and in `budget.gpu:` alike: `check` reads the
+ * budget's cards and `estimate` the first of `gpu:`, and neither may pass a config the other refuses.
+ */
+function checkCards(run: RunConfig): void {
+  for (const [key, ids] of [['gpu', run.gpu], ['budget.gpu', run.budget?.gpu]] as const) {
+    (ids ?? []).forEach((id, i) => {
+      try {
+        getPreset(id);
+      } catch (e) {
+        if (e instanceof MemplanError) e.path = ids!.length > 1 ? `${key}[${i}]` : key;
+        throw e;
+      }
+    });
+  }
 }
 
 let presetCache: Map<string, Preset> | undefined;
@@ -201,14 +348,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * raised on the way, while loading or later while estimating, searching or probing, is given the
  * file and line, or the `--set` option, it is about: one place for every command that reads a config.
  */
-export function withConfig<R>(file: string, sets: readonly string[], fn: (cfg: LoadedConfig) => R): R {
+export function withConfig<R>(file: string, sets: readonly string[], fn: (cfg: LoadedConfig) => R, opts: LoadOptions = {}): R {
   const origin = new Map<string, string>();
   let cfg: LoadedConfig | undefined;
   const locate = (e: unknown): never => {
     throw e instanceof MemplanError ? locateError(e, cfg, origin) : e;
   };
   try {
-    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin));
+    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin), opts);
     const r = fn(cfg);
     return (r instanceof Promise ? r.catch(locate) : r) as R;
   } catch (e) {

@@ -18,6 +18,37 @@ const RUN_KEYS = new Set([
 ]);
 const NESTED = new Set(['optimizer', 'ema', 'distributed', 'allocator', 'budget', 'dims']);
 
+/** Probe backends (`--backend`, for `probe` and `recommend --verify`). */
+export const BACKENDS = ['wasm', 'cpu', 'node', 'node-gpu'] as const;
+
+export function parseBackend(v: string | undefined): (typeof BACKENDS)[number] | undefined {
+  if (v === undefined) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(v)) {
+    throw new MemplanError('E_OPTION', `unknown backend "${v.length > 40 ? `${v.slice(0, 40)}...` : v}"`, { path: '--backend', expected: BACKENDS.join(', ') });
+  }
+  return v as (typeof BACKENDS)[number];
+}
+
+/**
+ * A number option, written as a plain decimal number: `Number(' ')` is 0 and `Number('0x10')` is
+ * 16, so the text is matched first and a blank or odd value is refused as what it is.
+ */
+export function parseNumber(v: string | undefined, flag: string, o: { integer?: boolean; min?: number; max?: number; above?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const shown = v.length > 40 ? `${v.slice(0, 40)}...` : v;
+  const what = o.integer ? 'a whole number' : 'a number';
+  const range = [o.above !== undefined ? `> ${o.above}` : o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');
+  const expected = `${what}${range ? ` ${range}` : ''}`;
+  if (!(o.integer ? /^\s*\d+\s*$/ : /^\s*(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i).test(v)) {
+    throw new MemplanError('E_OPTION', `${flag} "${shown}" is not ${what}`, { path: flag, expected });
+  }
+  const x = Number(v);
+  if (!Number.isFinite(x) || (o.min !== undefined && x < o.min) || (o.above !== undefined && !(x > o.above)) || (o.max !== undefined && x > o.max)) {
+    throw new MemplanError('E_OPTION', `${flag} ${shown} is out of range`, { path: flag, expected });
+  }
+  return x;
+}
+
 export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
@@ -39,26 +70,47 @@ export function applySets(raw: Record<string, unknown>, sets: readonly string[],
     }
     const key = s.slice(0, eq).trim();
     const text = s.slice(eq + 1).trim();
+    if (text === '') {
+      // `--set gpu=$GPU` with GPU unset: reading it as "no value" would silently drop the setting.
+      throw new MemplanError('E_OPTION', `--set ${key}= has no value`, {
+        path: `--set ${s}`,
+        expected: `${key}=VALUE`,
+        hint: 'a shell variable that expanded to nothing? quote the value, or leave the option out',
+      });
+    }
     let value: unknown;
     try {
       value = yaml.load(text, { schema: yaml.CORE_SCHEMA });
     } catch {
       value = text;
     }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new MemplanError('E_OPTION', `--set ${key}=${text}: ${text} is not a finite number`, { path: `--set ${s}`, expected: 'a finite number, or an expression over the dimensions' });
+    }
     const [head, ...rest] = key.split('.');
     if (rest.length && head && NESTED.has(head)) {
       const cur = raw[head];
       const obj: Record<string, unknown> =
         typeof cur === 'object' && cur && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : head === 'optimizer' && typeof cur === 'string' ? { type: cur } : head === 'optimizer' && cur === undefined ? { type: 'adamw' /* normalizeRun's default */ } : head === 'ema' && typeof cur === 'boolean' ? { enabled: cur } : {};
-      obj[rest.join('.')] = value;
-      raw[head] = obj;
+      setOwn(obj, rest.join('.'), value);
+      setOwn(raw, head, obj);
       origin?.set(head === 'dims' ? `dims.${rest.join('.')}` : key, s);
     } else if (RUN_KEYS.has(key)) {
-      raw[key] = value;
+      setOwn(raw, key, value);
       origin?.set(key, s);
     } else {
-      raw.dims = { ...((raw.dims as Record<string, unknown>) ?? {}), [key]: value };
+      const dims: Record<string, unknown> = { ...((raw.dims as Record<string, unknown>) ?? {}) };
+      setOwn(dims, key, value);
+      setOwn(raw, 'dims', dims);
       origin?.set(`dims.${key}`, s);
     }
   }
+}
+
+/**
+ * `obj[key] = value` as an own property whatever the key: `--set budget.__proto__=...` must add
+ * a key the schema refuses, not swap the object's prototype (which would slip values in unseen).
+ */
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }

@@ -25,6 +25,8 @@ export function editDistance(a: string, b: string): number {
  * the word's length in edits (at least 1, at most 3), or the word a prefix of exactly one option.
  */
 export function didYouMean(word: string, options: readonly string[]): string | undefined {
+  // No typo of a name is this long; the distance table would grow with the word (a hostile key can be a megabyte).
+  if (word.length > 64) return undefined;
   const w = word.toLowerCase();
   const exact = options.find((o) => o.toLowerCase() === w);
   if (exact) return exact;
@@ -62,7 +64,7 @@ export function findPreset(presets: ReadonlyMap<string, Preset>, id: string): Pr
   const names = [...presets.values()].flatMap((p) => [p.id, ...(p.aliases ?? [])]);
   const near = didYouMean(id, names);
   const nearId = near && [...presets.values()].find((p) => p.id === near || p.aliases?.includes(near))?.id;
-  throw new MemplanError('E_UNKNOWN_PRESET', `unknown GPU preset "${id}"`, {
+  throw new MemplanError('E_UNKNOWN_PRESET', `unknown GPU preset "${id.length > 40 ? `${id.slice(0, 40)}...` : id}"`, {
     path: '--gpu',
     expected: `one of ${[...presets.keys()].join(', ')}`,
     hint: `${nearId ? `did you mean "${nearId}"? ` : ''}run \`memplan gpus\` for the list and the aliases; add a YAML file under presets/ for another card`,

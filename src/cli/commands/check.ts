@@ -4,7 +4,7 @@
  * estimated. Exit 0 when nothing fails (warnings allowed), 1 when any check fails, 2 when any
  * config could not be read: an unreadable config never counts as passing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   checkBudget, diffSettings, parseHeadroom, resolveBudget, settingsOf,
@@ -12,9 +12,11 @@ import {
 } from '../../core/check.js';
 import { asMemplanError, MemplanError } from '../../core/errors.js';
 import { estimateOn } from '../../core/estimate.js';
+import { validate } from '../../core/schema.js';
+import { readBounded } from '../files.js';
 import { expandInputs } from '../expand.js';
 import { CHECK_FORMATS, renderCheck, type CheckReport, type CheckRow } from '../format/check.js';
-import { display, getPreset, loadConfig, locateError, type LoadedConfig } from '../load.js';
+import { display, getPreset, loadConfig, locateError, type LoadedConfig, type LoadOptions } from '../load.js';
 import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { applySets, collect, parseFormat } from '../options.js';
@@ -29,6 +31,7 @@ interface CheckCliOptions {
   baseline?: string;
   writeBaseline?: string;
   set?: string[];
+  allowOutside?: boolean;
 }
 
 const LEVELS: readonly BudgetLevel[] = ['error', 'warn', 'off'];
@@ -57,22 +60,19 @@ function errorRow(file: string, e: unknown, cfg: LoadedConfig | undefined, origi
   const row: CheckRow = { file: display(file), status: 'ERROR', message: err.message, error: err.toJSON() as CheckRow['error'] };
   if (err.code === 'E_FILE' && err.file !== row.file) {
     // The model file named by the config is missing: annotate the config's `model:` line, a file that exists.
-    try {
-      row.line = lineOf(readFileSync(file, 'utf8'), 'model');
-    } catch {
-      // The config itself is unreadable too; the error says so.
-    }
+    const r = readBounded(file);
+    if (r.text !== undefined) row.line = lineOf(r.text, 'model');
   }
   return row;
 }
 
 /** Checks one config on each of its budget's cards; `text` is the config's own YAML, once read. */
-export function checkFile(file: string, overrides: BudgetOverrides, sets: readonly string[]): { rows: CheckRow[]; text?: string } {
+export function checkFile(file: string, overrides: BudgetOverrides, sets: readonly string[], opts: LoadOptions = {}): { rows: CheckRow[]; text?: string } {
   let cfg: LoadedConfig | undefined;
   // Which config path each --set wrote: an error about it names the option, as estimate's do.
   const origin = new Map<string, string>();
   try {
-    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin));
+    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin), opts);
     // loadConfig marks a file that is itself a model descriptor with model: '(inline)'.
     if (cfg.raw.model === '(inline)') {
       // A bare model descriptor (say, from a shell glob over a folder holding both kinds) is no training
@@ -119,25 +119,36 @@ interface BaselineRow {
   settings?: Settings;
 }
 
+/** Reads a baseline report; any row that does not have the fields' types is refused, located at the row. */
 export function readBaseline(file: string): Map<string, BaselineRow> {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new MemplanError('E_FILE', code ? `cannot read baseline ${file}: ${code}` : `baseline ${file} is not JSON: ${(e as Error).message}`, {
+  const r = readBounded(file);
+  if (r.problem !== undefined) {
+    throw new MemplanError(r.code === 'EFBIG' ? 'E_TOO_LARGE' : 'E_FILE', `cannot read baseline ${file}: ${r.problem}`, {
       path: '--baseline',
       hint: 'write one with `memplan check ... --write-baseline FILE` (or --format json) on the base branch',
     });
   }
-  const results = (data as { results?: unknown })?.results;
-  if (!Array.isArray(results) || !results.every((r) => r && typeof r === 'object' && typeof r.file === 'string' && typeof r.status === 'string')) {
-    throw new MemplanError('E_SCHEMA', `baseline ${file} is not a memplan check report`, {
+  let data: unknown;
+  try {
+    data = JSON.parse(r.text);
+  } catch (e) {
+    throw new MemplanError('E_FILE', `baseline ${file} is not JSON: ${(e as Error).message}`, {
       path: '--baseline',
-      expected: 'the JSON of `memplan check --format json` or --write-baseline: {"results": [{"file", "status", ...}]}',
+      hint: 'write one with `memplan check ... --write-baseline FILE` (or --format json) on the base branch',
     });
   }
-  return new Map((results as BaselineRow[]).map((r) => [baselineKey(r.file, r.gpu?.id), r]));
+  try {
+    validate('baseline', data);
+  } catch (e) {
+    if (!(e instanceof MemplanError)) throw e;
+    throw new MemplanError('E_SCHEMA', `baseline ${file} is not a memplan check report: ${e.message}`, {
+      file,
+      path: e.path,
+      expected: 'the JSON of `memplan check --format json` or --write-baseline: {"results": [{"file", "status", "gpu": {"id"}, "device_total", "settings"}]}',
+      hint: 'write it again with `memplan check ... --write-baseline FILE` on the base branch',
+    });
+  }
+  return new Map(((data as { results: BaselineRow[] }).results).map((row) => [baselineKey(row.file, row.gpu?.id), row]));
 }
 
 function baselineKey(file: string, gpu: string | undefined): string {
@@ -187,7 +198,8 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
     .option('--format <format>', CHECK_FORMATS.join(' | '), 'table')
     .option('--baseline <file>', 'a previous run\'s JSON (--write-baseline or --format json): report the change per config')
     .option('--write-baseline <file>', 'also write this run\'s JSON report to a file, for a later --baseline')
-    .option('--set <key=value>', 'override a run setting or a dimension in every config (repeatable)', collect, []);
+    .option('--set <key=value>', 'override a run setting or a dimension in every config (repeatable)', collect, [])
+    .option('--allow-outside', "let a config's model: name a file outside the config's repository (docs/security.md)");
   unitsOption(cmd);
   examples(cmd, [
     'memplan check                                      # the config found here',
@@ -207,7 +219,11 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
         rows.push(errorRow(input.file, input.error, undefined, new Map()));
         continue;
       }
-      const got = checkFile(input.file, overrides, o.set ?? []);
+      if (input.warning) {
+        rows.push({ file: display(input.file), status: 'WARN', message: input.warning.message, line: input.warning.line });
+        continue;
+      }
+      const got = checkFile(input.file, overrides, o.set ?? [], { allowOutside: o.allowOutside });
       rows.push(...got.rows);
       if (got.text !== undefined) texts.set(display(input.file), got.text);
     }

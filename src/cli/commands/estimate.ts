@@ -13,6 +13,7 @@ export interface EstimateCliOptions {
   gpu?: string;
   set?: string[];
   format?: string;
+  allowOutside?: boolean;
 }
 
 /** Loads a config with --set applied and estimates it on the chosen card (--gpu, else the config's). */
@@ -23,7 +24,7 @@ export function runEstimate(file: string | undefined, o: EstimateCliOptions): { 
     }
     const preset = presetFor(cfg, o.gpu);
     return { est: estimate(cfg.model, cfg.run, { preset }), cfg, preset };
-  });
+  }, { allowOutside: o.allowOutside });
 }
 
 /** The card: --gpu, else the config's `gpu:` (or `budget.gpu:`), whose line an unknown id points at. */
@@ -70,7 +71,8 @@ export function registerEstimate(program: Command, ctx: CommandContext): void {
       .description(desc)
       .option('--gpu <id>', 'card preset or alias (memplan gpus lists them; 4090, h100 work); default: the config\'s gpu')
       .option('--set <key=value>', 'override a run setting (batch_size=8, precision=bf16-mixed, optimizer.impl=fused) or a model dimension (seq=512); repeatable', collect)
-      .option('--format <format>', 'table | json | markdown', 'table');
+      .option('--format <format>', 'table | json | markdown', 'table')
+      .option('--allow-outside', "let the config's model: name a file outside the config's repository (docs/security.md)");
     unitsOption(cmd);
     examples(cmd, [...ex]);
     cmd.action(action(explain));

@@ -5,13 +5,12 @@
  */
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { MemplanError } from '../../core/errors.js';
 import { size } from '../../core/units.js';
 import type { BackendChoice } from '../../probe/backend.js';
 import type { ProbeResult } from '../../probe/probe.js';
 import { display, withConfig } from '../load.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { collect, parseFormat } from '../options.js';
+import { BACKENDS, collect, parseBackend, parseFormat, parseNumber } from '../options.js';
 import { configArg } from '../discover.js';
 import { examplesText, UNITS_HELP } from '../common.js';
 import { wrap } from '../format/estimate.js';
@@ -24,15 +23,7 @@ interface ProbeCliOptions {
   scale?: string;
   set?: string[];
   format?: string;
-}
-
-const CHOICES = ['wasm', 'cpu', 'node', 'node-gpu'];
-
-function num(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new MemplanError('E_OPTION', `${flag} ${v} is not a number`, { path: flag });
-  return x;
+  allowOutside?: boolean;
 }
 
 export function renderProbe(r: ProbeResult, label: string, twin: TwinFacts = { backend: r.backend, configBatch: r.batch_size, batch: r.batch_size, scale: r.scale, changes: [], ok: r.ok, maxErrorPct: r.maxErrorPct }): string {
@@ -60,12 +51,13 @@ export function registerProbe(program: Command, ctx: CommandContext): void {
   program
     .command('probe [config]')
     .description('build the model in TensorFlow.js, run training steps 1 and 2, and compare measured peak bytes with the tfjs estimate')
-    .option('--backend <name>', `${CHOICES.join(' | ')} (default: the first available of node-gpu, node, wasm, cpu)`)
+    .option('--backend <name>', `${BACKENDS.join(' | ')} (default: the first available of node-gpu, node, wasm, cpu)`)
     .option('--steps <n>', 'training steps to run', '2')
     .option('--scale <f>', 'shrink batch (then sequence) by this factor, for configs too big to probe')
     .option('--set <key=value>', 'override a run setting or a dimension (repeatable)', collect, [])
     .option('--format <format>', 'table | json', 'table')
     .option('--units <system>', UNITS_HELP)
+    .option('--allow-outside', "let the config's model: name a file outside the config's repository (docs/security.md)")
     .addHelpText('after', examplesText([
       'memplan probe models/mini-transformer/probe.yaml',
       'memplan probe models/aam/baseline.yaml --scale 0.01 --backend cpu',
@@ -73,23 +65,23 @@ export function registerProbe(program: Command, ctx: CommandContext): void {
     ]))
     .action(async (file: string | undefined, o: ProbeCliOptions) => {
       const format = parseFormat(o.format, ['table', 'json']);
-      if (o.backend !== undefined && !CHOICES.includes(o.backend)) {
-        throw new MemplanError('E_OPTION', `unknown backend "${o.backend}"`, { path: '--backend', expected: CHOICES.join(', ') });
-      }
+      const backend: BackendChoice | undefined = parseBackend(o.backend);
+      const steps = parseNumber(o.steps, '--steps', { integer: true, min: 1, max: 10 });
+      const scale = parseNumber(o.scale, '--scale', { above: 0, max: 1 });
       await withConfig(configArg(file), o.set ?? [], async (cfg) => {
         const { probe } = await import('../../probe/probe.js');
         // The probe runs a twin tfjs can hold (fp32, eager, one micro-batch, ...): say what changed.
         const twin = probeVariant(cfg.run);
         const r = await probe(cfg.model, twin.run, {
-          backend: o.backend as BackendChoice | undefined,
-          steps: num(o.steps, '--steps'),
-          scale: num(o.scale, '--scale'),
+          backend,
+          steps,
+          scale,
           onProgress: (line) => ctx.io.stderr.write(line + '\n'),
         });
         const facts: TwinFacts = { backend: r.backend, configBatch: cfg.run.batch_size, batch: r.batch_size, scale: r.scale, changes: twin.changes, ok: r.ok, maxErrorPct: r.maxErrorPct };
         const json = { ...r, twin: { changes: twin.changes, config_batch: cfg.run.batch_size, scope: [twinLine(facts), ...twinScope(facts)] } };
         ctx.io.stdout.write(format === 'json' ? JSON.stringify(json, null, 2) + '\n' : renderProbe(r, display(cfg.file), facts));
         ctx.exit = r.ok ? EXIT.OK : EXIT.OVER;
-      });
+      }, { allowOutside: o.allowOutside });
     });
 }

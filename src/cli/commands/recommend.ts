@@ -14,7 +14,9 @@ import { configArg } from '../discover.js';
 import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
 import { wrap } from '../format/estimate.js';
 import { display, getPreset, loadPresets, withConfig, type LoadedConfig } from '../load.js';
-import { collect, parseFormat } from '../options.js';
+import { BACKENDS, collect, parseBackend, parseFormat, parseNumber } from '../options.js';
+import { parseSize } from '../../core/units.js';
+import { LIMITS } from '../../core/limits.js';
 import { writeRunConfig } from '../write.js';
 
 export interface VerifyCheck {
@@ -100,14 +102,11 @@ export interface RecommendCliOptions {
   verify?: boolean;
   backend?: string;
   write?: string;
+  allowOutside?: boolean;
 }
 
 function positiveInt(v: string | undefined, path: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\s*\d+\s*$/.test(v) || Number(v) < 1) {
-    throw new MemplanError('E_OPTION', `${path} ${v}: expected a whole number >= 1`, { path });
-  }
-  return Number(v);
+  return parseNumber(v, path, { integer: true, min: 1, max: LIMITS.dimension });
 }
 
 /**
@@ -200,7 +199,8 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
     .option('--set <key=value>', 'override a run setting or a dimension before the search (repeatable)', collect, [])
     .option('--format <format>', 'table | json | markdown', 'table')
     .option('--verify', "probe a TensorFlow.js twin of each card's top choice (scaled to fit) against memplan's tfjs estimate of it")
-    .option('--backend <name>', 'probe backend for --verify: wasm | cpu | node | node-gpu');
+    .option('--backend <name>', `probe backend for --verify: ${BACKENDS.join(' | ')}`)
+    .option('--allow-outside', "let the config's model: name a file outside the config's repository (docs/security.md)");
   unitsOption(cmd);
   examples(cmd, [
     'memplan recommend --effective-batch 96                    # the config found here (memplan.yaml)',
@@ -210,10 +210,20 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
   ]);
   cmd.action(async (file: string | undefined, o: RecommendCliOptions) => {
     const format = parseFormat(o.format);
+    if (parseBackend(o.backend) !== undefined && !o.verify) {
+      throw new MemplanError('E_OPTION', '--backend picks the probe backend of --verify', { path: '--backend', hint: 'add --verify, or leave --backend out' });
+    }
+    // The margin reads like a budget's headroom (a size, or a share of the card below 100%), and is refused like one.
+    if (o.margin !== undefined) {
+      const m = parseSize(o.margin, '--margin');
+      if ('fraction' in m && m.fraction >= 1) {
+        throw new MemplanError('E_OPTION', `--margin ${o.margin} leaves nothing of the card`, { path: '--margin', expected: 'a size such as 2GiB, or a percentage below 100%' });
+      }
+    }
     await withConfig(configArg(file), o.set ?? [], async (cfg) => {
       const targets = targetsOf(o, cfg);
       if (o.maxBatch) runMaxBatch(ctx, cfg, o, targets, format);
       else await runRecommend(ctx, cfg, o, targets, format);
-    });
+    }, { allowOutside: o.allowOutside });
   });
 }
