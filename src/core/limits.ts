@@ -3,7 +3,7 @@
  * `memplan check` runs in CI on files a pull request edits: every input is bounded before any work
  * grows with it. Each value is far above what the shipped models use (the largest figure of
  * models/, test/fixtures/ and bench/torch/cases/ is given beside each, measured with
- * `node dist/test/fuzz/shipped-stats.js`), and far below what would take seconds or gigabytes.
+ * `node dist/scripts/limits-stats.js`), and far below what would take seconds or gigabytes.
  * Going past one is E_TOO_LARGE (or E_FILE for a file), located at what went past it.
  */
 export const LIMITS = {
@@ -19,6 +19,8 @@ export const LIMITS = {
   chunks: 4_096,
   /** Ops in one traced forward pass (shipped: 762; about 55 us each to trace and simulate). */
   ops: 20_000,
+  /** Ops traced by one `recommend` search or --max-batch, all configurations together (shipped: see docs/security.md). */
+  searchOps: 1_000_000,
   /** Any dimension, shape entry, count or run integer such as batch_size (shipped: 12,500,000). */
   dimension: 2 ** 40,
 } as const;

@@ -14,7 +14,8 @@ import { pytorchOnly } from './recommend/max-batch.js';
 import { bestLine, largerLine, nothingLine, type ByteFormat } from './recommend/messages.js';
 import { dedupe, marginBytes, rank, toCandidate, verdictOf } from './recommend/rank.js';
 import { knobValues, onGpus, runFor, type BatchValue, type Ctx } from './recommend/space.js';
-import { Traces } from './recommend/traces.js';
+import { Budget, Traces } from './recommend/traces.js';
+import { LIMITS } from './limits.js';
 import type { AllowSpec, Candidate, RecommendOptions, RecommendResult, Suggestion, Target, TargetResult } from './recommend/types.js';
 
 export type * from './recommend/types.js';
@@ -112,12 +113,21 @@ function forTarget(ctx: Ctx, target: Target, allow: AllowSpec[], E: number, opts
 export function recommend(model: ModelDescriptor, run: RunConfig, opts: RecommendOptions & { format?: ByteFormat }): RecommendResult {
   pytorchOnly(run);
   if (!opts.targets.length) throw new MemplanError('E_OPTION', 'no card to recommend for', { path: '--gpu', hint: 'pass --gpu ID (memplan gpus lists them)' });
-  const traces = new Traces(model);
+  // Where a search that ran out of budget points: what widened it most.
+  const widest = opts.allow?.length ? '--allow' : opts.targets.length > 1 ? '--gpu' : opts.effectiveBatch !== undefined ? '--effective-batch' : model.knobs ? 'knobs' : '--gpu';
+  const traces = new Traces(model, new Budget(widest));
   const ctx: Ctx = { model, base: run, traces, dims: traces.get(run).dims, knobInfo: [] };
   const allow = opts.allow ?? [];
   knobInfo(ctx, allow);
   const E = opts.effectiveBatch ?? run.batch_size * run.grad_accum * run.distributed.gpus;
   if (!Number.isInteger(E) || E < 1) throw new MemplanError('E_OPTION', `effective batch ${E} is not a whole number >= 1`, { path: '--effective-batch' });
+  // The splits of E into micro-batch x accumulation are found by trial division up to sqrt(E).
+  if (E > LIMITS.dimension) {
+    throw new MemplanError('E_TOO_LARGE', `effective batch ${E} is past 2^40, the dimension limit`, {
+      path: opts.effectiveBatch !== undefined ? '--effective-batch' : 'grad_accum',
+      expected: 'an effective batch of at most 2^40',
+    });
+  }
   const targets = opts.targets.map((t) => forTarget(ctx, t, allow, E, opts, opts.format ?? size));
   return { model: model.name, knobs: ctx.knobInfo, targets, fits: targets.some((t) => t.fitting > 0) };
 }

@@ -4,6 +4,7 @@
  * same values of the other trace axes) are skipped once one is over the card for every cheap
  * combination: the first micro-batch and the optimizer step only grow with the micro-batch.
  */
+import { budgetOnly } from './traces.js';
 import { stepTotals, type StepTotals, type Traced } from '../estimate.js';
 import type { RunConfig } from '../model.js';
 import { cheapAxes, implMatters, runFor, traceAxes, type Axis, type BatchValue, type Ctx } from './space.js';
@@ -93,6 +94,7 @@ export function search(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: num
       try {
         entry = ctx.traces.entry(run);
       } catch (e) {
+        budgetOnly(e);
         out.invalid += cheapCount;
         out.invalidReason ??= (e as Error).message;
         continue;

@@ -11,6 +11,7 @@ import { size } from '../units.js';
 import { largestComponent, type ByteFormat } from './messages.js';
 import { marginBytes } from './rank.js';
 import { cloneRun, onGpus } from './space.js';
+import { Budget, SearchBudgetError } from './traces.js';
 import type { MaxBatchResult, Target } from './types.js';
 
 export function pytorchOnly(run: RunConfig): void {
@@ -33,6 +34,7 @@ interface Point {
 /** Estimates at micro-batch m, memoised; past 2^53 bytes is over any card, any other error is the descriptor's. */
 function evaluator(model: ModelDescriptor, base: RunConfig, target: Target): { at(m: number): Point; size(): number } {
   const seen = new Map<number, Point>();
+  const budget = new Budget('--max-batch');
   return {
     at(m) {
       let e = seen.get(m);
@@ -41,11 +43,12 @@ function evaluator(model: ModelDescriptor, base: RunConfig, target: Target): { a
         r.batch_size = m;
         try {
           const traced = traceRun(model, r);
+          budget.spend(traced.trace.ops.length);
           e = { total: stepTotals(traced, r, target.preset).deviceTotal, traced, run: r };
         } catch (err) {
           // Past 2^53 bytes is over any card; any other error is the descriptor's and is reported. So is
           // one at micro-batch 1: then no batch can be estimated, and `estimate` refuses the config too.
-          if (!(err instanceof MemplanError) || err.code !== 'E_TOO_LARGE' || m === 1) throw err;
+          if (!(err instanceof MemplanError) || err instanceof SearchBudgetError || err.code !== 'E_TOO_LARGE' || m === 1) throw err;
           e = { err, run: r };
         }
         seen.set(m, e);
@@ -66,6 +69,7 @@ function largest(ok: (m: number) => boolean, limit: number): number {
   }
   if (hi > limit) {
     throw new MemplanError('E_CONFIG', `micro-batch ${limit} still fits: the model's memory does not grow with the batch`, {
+      path: '--max-batch',
       hint: 'check that the descriptor uses the `batch` dimension in its input shapes',
     });
   }

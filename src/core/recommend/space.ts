@@ -8,7 +8,7 @@ import { MemplanError } from '../errors.js';
 import { evalValue } from '../expr.js';
 import type { ModelDescriptor, OptimizerName, RunConfig, Strategy } from '../model.js';
 import type { Precision } from '../tracer.js';
-import { sameTrace, type Traces } from './traces.js';
+import { budgetOnly, sameTrace, type Traces } from './traces.js';
 import type { AllowSpec, KnobInfo, Target } from './types.js';
 
 export const PRECISIONS: Precision[] = ['fp32', 'bf16-mixed', 'fp16-mixed', 'bf16', 'fp16'];
@@ -171,7 +171,8 @@ function live<V>(ctx: Ctx, axis: Axis<V>): Axis {
     axis.apply(r, v);
     try {
       return !sameTrace(base, ctx.traces.entry(r));
-    } catch {
+    } catch (e) {
+      budgetOnly(e);
       return false;
     }
   });

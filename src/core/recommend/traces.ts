@@ -8,6 +8,34 @@ import { MemplanError } from '../errors.js';
 import { traceKey, traceRun, type Traced } from '../estimate.js';
 import type { ModelDescriptor, RunConfig } from '../model.js';
 import { workOf, type Work } from './speed.js';
+import { count, LIMITS } from '../limits.js';
+
+/**
+ * The search's work budget ran out: raised past every catch that takes a candidate's own error as
+ * "invalid config", so a search never quietly shrinks to what fitted in the budget.
+ */
+export class SearchBudgetError extends MemplanError {}
+
+/** Counts the ops a search traces, and stops it at LIMITS.searchOps (docs/security.md). */
+export class Budget {
+  ops = 0;
+  constructor(private path: string) {}
+  spend(ops: number): void {
+    this.ops += ops;
+    if (this.ops > LIMITS.searchOps) {
+      throw new SearchBudgetError('E_TOO_LARGE', `the search traced more than ${count(LIMITS.searchOps)} ops, its limit`, {
+        path: this.path,
+        expected: `a search of at most ${count(LIMITS.searchOps)} traced ops (configurations x ops per trace)`,
+        hint: 'narrow it: fewer cards or --allow knobs or values, a smaller --effective-batch, or check one config with `memplan estimate`',
+      });
+    }
+  }
+}
+
+/** Rethrows a search's budget error; any other error is the candidate's own. */
+export function budgetOnly(e: unknown): void {
+  if (e instanceof SearchBudgetError) throw e;
+}
 
 export interface Cached {
   traced: Traced;
@@ -17,7 +45,7 @@ export interface Cached {
 export class Traces {
   private cache = new Map<string, Cached | MemplanError>();
   computed = 0;
-  constructor(private model: ModelDescriptor) {}
+  constructor(private model: ModelDescriptor, private budget: Budget = new Budget('--gpu')) {}
 
   entry(run: RunConfig): Cached {
     // fp16 and bf16 have the same sizes: one simulation serves both (fp16's master weights are a cheap term).
@@ -27,11 +55,12 @@ export class Traces {
     if (!t) {
       try {
         const full = traceRun(this.model, run);
+        this.budget.spend(full.trace.ops.length);
         this.computed++;
         const traced = { ...full, trace: undefined as never, sim: { ...full.sim, savedItems: [] }, agg: { ...full.agg, persistentTensors: [], castParams: [] } };
         t = { traced, work: workOf(full.trace) };
       } catch (e) {
-        if (!(e instanceof MemplanError)) throw e;
+        if (!(e instanceof MemplanError) || e instanceof SearchBudgetError) throw e;
         t = e;
       }
       this.cache.set(key, t);
