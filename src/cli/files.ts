@@ -92,7 +92,7 @@ export function confine(modelFile: string, configFile: string, allowOutside: boo
   const root = repositoryOf(configFile);
   if (relative(root, real).split(sep)[0] === '.git') return `it is inside the repository's .git directory`;
   if (allowOutside || inside(root, real)) return undefined;
-  return `it is outside the config's repository (${root})`;
+  return "it is outside the config's repository";
 }
 
 /** The MemplanError for a file that could not be read. */

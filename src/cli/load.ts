@@ -200,7 +200,7 @@ function readModelOf(abs: string, text: string, model: string, opts: LoadOptions
   if (refused) {
     throw new MemplanError('E_FILE', `model file ${display(modelFile)} is refused: ${refused}`, {
       ...at,
-      expected: 'a model descriptor inside the repository that holds the config',
+      expected: "a model descriptor inside the config's repository: the nearest directory above the config that holds .git, else the config's own directory",
       hint: 'move the descriptor into the repository, or pass --allow-outside if you trust the config (docs/security.md)',
     });
   }

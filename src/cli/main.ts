@@ -15,8 +15,11 @@ import { registerCompletion } from './commands/completion.js';
 import { examplesText, unitsFromArgv } from './common.js';
 import { setUnits } from '../core/units.js';
 import { EXIT, printError, type CommandContext, type IO } from './context.js';
+import { safeWriter } from './safe-output.js';
 
-export async function main(io: IO): Promise<number> {
+export async function main(raw: IO): Promise<number> {
+  // Input text reaches the output (names, notes, expressions in errors): nothing printed may steer a terminal or a CI runner.
+  const io: IO = { argv: raw.argv, stdout: safeWriter(raw.stdout), stderr: safeWriter(raw.stderr) };
   const ctx: CommandContext = { io, exit: EXIT.OK, json: false };
   const program = new Command();
   program
@@ -52,7 +55,7 @@ export async function main(io: IO): Promise<number> {
       if (e.exitCode === 0 || e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
       // `memplan` alone prints the help (on stderr) and fails: there is nothing to do.
       if (e.code === 'commander.help') return EXIT.ERROR;
-      printError(ctx, usageError(e));
+      printError(ctx, usageError(e, program, io.argv));
       return EXIT.ERROR;
     }
     printError(ctx, asMemplanError(e));
@@ -62,10 +65,23 @@ export async function main(io: IO): Promise<number> {
   }
 }
 
-function usageError(e: CommanderError): MemplanError {
-  const option = /'(-[^']+)'/.exec(e.message)?.[1];
-  return new MemplanError('E_OPTION', e.message.replace(/^error: /, ''), {
-    path: option,
+/** Where a usage error is: the option, the extra argument, the unknown command, or the missing argument. */
+function usageWhere(e: CommanderError, program: Command, argv: readonly string[]): string | undefined {
+  const option = /'(-[^' ]+)/.exec(e.message)?.[1];
+  if (option) return option;
+  const cmd = program.commands.find((c) => c.name() === argv[0]);
+  if (e.code === 'commander.excessArguments' && cmd) {
+    const extra = cmd.args.slice(cmd.registeredArguments.length)[0];
+    return extra === undefined ? argv[0] : `${extra} (an extra argument)`;
+  }
+  if (e.code === 'commander.missingArgument') return `${argv[0] ?? 'memplan'} <${/'([^']+)'/.exec(e.message)?.[1] ?? 'argument'}>`;
+  if (e.code === 'commander.unknownCommand') return argv.find((a) => !a.startsWith('-'));
+  return argv[0];
+}
+
+function usageError(e: CommanderError, program: Command, argv: readonly string[]): MemplanError {
+  return new MemplanError('E_OPTION', e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '), {
+    path: usageWhere(e, program, argv),
     expected: 'a command and options as `memplan --help` lists them',
     hint: 'run `memplan --help`, or `memplan <command> --help`',
   });

@@ -374,3 +374,27 @@ describe('issue 11, valid input accepted', () => {
     assert.equal(r.code, 0);
   });
 });
+
+describe('beyond the 19: what the input puts in the log', () => {
+  test('a name, a note or an expression cannot print a workflow command or a terminal escape', async () => {
+    const d = repo({
+      'model.yaml': 'name: "x\\n::add-mask::x"\ndims:\n  n: "1 +\\n::stop-commands::tok"\nblocks:\n  - {type: linear, input: [batch, 8], out: 8}\n',
+      'cfg.yaml': 'model: model.yaml\nnotes: ["\\u001b[2Jcleared", "y\\n::set-output name=a::b"]\ngpu: rtx-4090\n',
+      'ok.yaml': 'model: ok-model.yaml\nnotes: ["\\u001b[2Jcleared", "y\\n::set-output name=a::b"]\nbudget: {gpu: rtx-4090}\n',
+      'ok-model.yaml': 'name: "x\\n::add-mask::x"\nblocks:\n  - {type: linear, input: [batch, 8], out: 8}\n',
+    });
+    for (const argv of [['estimate', join(d, 'cfg.yaml')], ['estimate', join(d, 'ok.yaml')], ['check', join(d, 'ok.yaml'), '--format', 'github'], ['check', join(d, 'cfg.yaml'), '--format', 'github'], ['check', join(d, 'ok.yaml'), '--format', 'markdown']]) {
+      const r = await cli(...argv);
+      const text = r.stdout + r.stderr;
+      assert.ok(!/^\s*::(add-mask|stop-commands|set-output)/m.test(text), `${argv.join(' ')}:\n${text}`);
+      assert.ok(!text.includes('\u001b'), argv.join(' '));
+    }
+    // The dimension's expression fails to parse; its newline is kept, its command defused.
+    const e = await cli('estimate', join(d, 'cfg.yaml'));
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /^: :stop-commands::tok/m);
+    const ok = await cli('estimate', join(d, 'ok.yaml'));
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /\\u001b\[2Jcleared/);
+  });
+});

@@ -78,6 +78,8 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
       // A bare model descriptor (say, from a shell glob over a folder holding both kinds) is no training
       // config: checking it at default settings would add a meaningless PASS.
       throw new MemplanError('E_CONFIG', 'a model descriptor, not a run config', {
+        path: 'blocks',
+        line: lineOf(cfg.text, 'blocks'),
         expected: 'a run config with `model:` and `budget:`',
         hint: 'pass the folder or a quoted pattern (memplan check configs/) to check run configs only',
       });
