@@ -41,11 +41,12 @@ async function worker(job: Job): Promise<void> {
     const c = buildCase(parts, report);
     post({ type: 'start', index: i, argv: c.argv, case: c });
     const viaCli = job.cliShare > 0 && (i * 0.6180339887) % 1 < job.cliShare;
+    const rssBefore = process.resourceUsage().maxRSS / 1024;
     const v = await runCase(c, box, `w${process.pid}-${i % 4}`, viaCli);
-    const mem = process.memoryUsage();
-    const heapMiB = mem.heapUsed / 2 ** 20;
+    const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
+    // The process's peak only grows: a case is blamed when it is the one that took the peak past 1 GiB.
     const rssMiB = process.resourceUsage().maxRSS / 1024;
-    if (rssMiB > 1024) v.violations.push(`the fuzzing process's peak RSS passed 1 GiB at this case (${rssMiB.toFixed(0)} MiB)`);
+    if (rssMiB > 1024 && rssBefore <= 1024) v.violations.push(`the fuzzing process's peak RSS passed 1 GiB at this case (${rssMiB.toFixed(0)} MiB)`);
     post({
       type: 'done', index: i, argv: c.argv, code: v.outcome.code, ms: v.outcome.ms, violations: v.violations, heapMiB, rssMiB,
       ...(v.cli ? { cli: { code: v.cli.code, ms: v.cli.ms } } : {}),
@@ -76,23 +77,34 @@ async function mainThread(): Promise<number> {
     next = await new Promise<number>((resolveNext) => {
       // The worker's heap is capped at 1 GiB, the contract's memory bound: a case past it kills the worker, is recorded, and the run goes on.
       const w = new Worker(new URL(import.meta.url), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
-      let current: { index: number; argv: string[]; case: unknown; since: number } | undefined;
+      let current: { index: number; argv: string[]; case: unknown; since: number; rss: number } | undefined;
       let last = job.from;
+      // Once the watchdog has stopped the worker, nothing it still sends counts.
+      let stopped = false;
       const dog = setInterval(() => {
+        if (!current) return;
         // A recommend search may take minutes (its op budget); anything else gets 30 s before it is called a hang.
-        if (current && Date.now() - current.since > (current.argv[0] === 'recommend' ? 180_000 : 30_000)) {
+        const hang = Date.now() - current.since > (current.argv[0] === 'recommend' ? 180_000 : 30_000);
+        // Memory outside the worker's heap cap (buffers of a file read without end) is watched here, process-wide.
+        const rss = process.memoryUsage.rss() / 2 ** 20;
+        if (hang || rss - current.rss > 2048) {
           clearInterval(dog);
-          stats.hangs++;
+          const why = hang ? 'hang: stopped after the watchdog limit' : `memory: the process grew by more than 2 GiB in this case (${rss.toFixed(0)} MiB)`;
+          if (hang) stats.hangs++;
+          else stats.violations++;
           stats.cases++;
-          found.push({ index: current.index, argv: current.argv, violations: ['hang: stopped after the watchdog limit'] });
-          writeFileSync(join(out, `case-${current.index}.json`), JSON.stringify({ violations: ['hang'], case: current.case }, null, 2));
-          void w.terminate();
-          resolveNext(current.index + 1);
+          found.push({ index: current.index, argv: current.argv, violations: [why] });
+          writeFileSync(join(out, `case-${current.index}.json`), JSON.stringify({ violations: [why], case: current.case }, null, 2));
+          stopped = true;
+          const resume = current.index + 1;
+          // The next worker starts once this one's memory is released.
+          void w.terminate().then(() => resolveNext(resume));
         }
-      }, 1000);
+      }, 100);
       w.on('message', (m: Msg) => {
+        if (stopped) return;
         if (m.type === 'ready') roots.push(m.root);
-        else if (m.type === 'start') current = { index: m.index, argv: m.argv, case: m.case, since: Date.now() };
+        else if (m.type === 'start') current = { index: m.index, argv: m.argv, case: m.case, since: Date.now(), rss: process.memoryUsage.rss() / 2 ** 20 };
         else if (m.type === 'done') {
           current = undefined;
           last = m.index + 1;
@@ -117,6 +129,8 @@ async function mainThread(): Promise<number> {
       });
       w.on('error', (e) => {
         clearInterval(dog);
+        if (stopped) return;
+        stopped = true;
         const index = current?.index ?? last;
         stats.cases++;
         stats.violations++;

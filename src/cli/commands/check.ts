@@ -13,6 +13,7 @@ import {
 import { asMemplanError, MemplanError } from '../../core/errors.js';
 import { estimateOn } from '../../core/estimate.js';
 import { validate } from '../../core/schema.js';
+import { LIMITS } from '../../core/limits.js';
 import { readBounded } from '../files.js';
 import { expandInputs } from '../expand.js';
 import { CHECK_FORMATS, renderCheck, type CheckReport, type CheckRow } from '../format/check.js';
@@ -123,7 +124,7 @@ interface BaselineRow {
 
 /** Reads a baseline report; any row that does not have the fields' types is refused, located at the row. */
 export function readBaseline(file: string): Map<string, BaselineRow> {
-  const r = readBounded(file);
+  const r = readBounded(file, LIMITS.baselineBytes);
   if (r.problem !== undefined) {
     throw new MemplanError(r.code === 'EFBIG' ? 'E_TOO_LARGE' : 'E_FILE', `cannot read baseline ${file}: ${r.problem}`, {
       path: '--baseline',
