@@ -11,7 +11,7 @@ import '../cli/run.js';
 import { buildCase, caseParts } from './cases.js';
 import { baselineReport, runCase, sandbox } from './harness.js';
 
-const RUNS = 150;
+const RUNS = 100;
 
 test(`fuzz: ${RUNS} hostile cases (seed 11) keep the contract`, async () => {
   const box = sandbox();
