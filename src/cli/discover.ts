@@ -4,10 +4,11 @@
  * config), in the current directory; else the one run config there (a YAML file with a top-level
  * `model:` key). Several candidates, or none, is an error that lists what was found.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MemplanError } from '../core/errors.js';
 import { isRunConfig } from './expand.js';
+import { confine, readBounded } from './files.js';
 
 export const CONFIG_NAMES = ['memplan.yaml', '.memplanrc.yaml'] as const;
 
@@ -16,7 +17,9 @@ function fromPackageJson(dir: string): string | undefined {
   if (!existsSync(file)) return undefined;
   let pkg: unknown;
   try {
-    pkg = JSON.parse(readFileSync(file, 'utf8'));
+    const r = readBounded(file);
+    if (r.text === undefined) return undefined;
+    pkg = JSON.parse(r.text);
   } catch {
     return undefined;
   }
@@ -30,7 +33,18 @@ function fromPackageJson(dir: string): string | undefined {
       expected: '"memplan": "path/to/run-config.yaml" (or {"config": "path"})',
     });
   }
-  return resolve(dir, path);
+  // The path comes from the repository's own file, like a config's model:, and is confined the same way (docs/security.md).
+  const config = resolve(dir, path);
+  const refused = confine(config, file, false);
+  if (refused) {
+    throw new MemplanError('E_FILE', `the config package.json names is refused: ${refused.replace("config's", "package.json's")}`, {
+      file: 'package.json',
+      path: 'memplan',
+      expected: 'a run config inside the repository',
+      hint: 'name the config on the command line if you mean to read it',
+    });
+  }
+  return config;
 }
 
 /** The config a command without a config argument reads in `dir`. */

@@ -398,3 +398,12 @@ describe('beyond the 19: what the input puts in the log', () => {
     assert.match(ok.stdout, /\\u001b\[2Jcleared/);
   });
 });
+
+test('config discovery: a "memplan" key in package.json is confined to the repository like model:', async () => {
+  const { discoverConfig } = await import('../../src/cli/discover.js');
+  const out = repo({ 'secret.yaml': 'token: x\n' });
+  const d = repo({ 'package.json': JSON.stringify({ memplan: join(out, 'secret.yaml') }) });
+  assert.throws(() => discoverConfig(d), (e: Error & { code?: string; path?: string }) => e.code === 'E_FILE' && e.path === 'memplan' && /refused/.test(e.message));
+  const inside = repo({ 'package.json': JSON.stringify({ memplan: 'configs/run.yaml' }) });
+  assert.equal(discoverConfig(inside), join(inside, 'configs', 'run.yaml'));
+});

@@ -76,14 +76,16 @@ describe('recommend --write', () => {
     assert.equal(join(out, '..', data.model), join(ROOT, 'models', 'peptide', 'model.yaml'));
     assert.deepEqual(data.budget, { gpu: 'a100-40', headroom: 4_294_967_296, level: 'error' });
     assert.equal(data.batch_size * data.grad_accum, 96);
-    const est = await cli('estimate', out, '--format', 'json');
+    // The file is written outside the repository, its model inside: reading it back needs --allow-outside (docs/security.md).
+    const est = await cli('estimate', out, '--format', 'json', '--allow-outside');
     assert.equal(est.code, 0, est.stderr);
-    const check = await cli('check', out);
+    assert.equal((await cli('estimate', out)).code, 2);
+    const check = await cli('check', out, '--allow-outside');
     assert.equal(check.code, 0, check.stdout);
     // --max-batch --write too: the largest micro-batch, which check passes.
     const mbOut = out.replace('tuned', 'max');
     const mb = await cli('recommend', 'models/mini-transformer/config.yaml', '--max-batch', '--write', mbOut);
     assert.equal(mb.code, 0, mb.stderr);
-    assert.equal((await cli('check', mbOut)).code, 0);
+    assert.equal((await cli('check', mbOut, '--allow-outside')).code, 0);
   });
 });

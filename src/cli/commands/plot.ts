@@ -16,7 +16,8 @@ import { examplesText, UNITS_HELP } from '../common.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { configArg } from '../discover.js';
 import { display, getPreset, withConfig } from '../load.js';
-import { collect, parseFormat } from '../options.js';
+import { collect, parseFormat, parseNumber } from '../options.js';
+import { LIMITS } from '../../core/limits.js';
 
 interface PlotCliOptions {
   gpu?: string;
@@ -24,6 +25,7 @@ interface PlotCliOptions {
   format?: string;
   output?: string;
   maxBatch?: string;
+  allowOutside?: boolean;
 }
 
 /** About 40 micro-batches from 1 to xMax, each a whole number. */
@@ -100,14 +102,15 @@ export function registerPlot(program: Command, ctx: CommandContext): void {
     .option('-o, --output <file>', 'write to a file (default: stdout)')
     .option('--max-batch <n>', 'the largest micro-batch on the x axis (default: 1.25 x the largest card\'s OOM point)')
     .option('--units <system>', UNITS_HELP)
+    .option('--allow-outside', "let the config's model: name a file outside the config's repository (docs/security.md)")
     .addHelpText('after', examplesText([
       'memplan plot -o memory.svg',
       'memplan plot models/peptide/current-48x2.yaml --gpu 4090,a100,h100 --format html -o peptide.html',
     ]))
     .action((file: string | undefined, o: PlotCliOptions) => {
       const format = parseFormat(o.format, ['svg', 'html']);
-      const xMax = o.maxBatch === undefined ? undefined : Number(o.maxBatch);
-      if (xMax !== undefined && !(Number.isInteger(xMax) && xMax >= 1)) throw new MemplanError('E_OPTION', `--max-batch ${o.maxBatch}: expected a whole number >= 1`, { path: '--max-batch' });
+      // A plain whole number: Number(' ') is 0 and Number('0x10') 16.
+      const xMax = parseNumber(o.maxBatch, '--max-batch', { integer: true, min: 1, max: LIMITS.dimension });
       withConfig(configArg(file), o.set ?? [], (cfg) => {
         const ids = o.gpu?.split(',').map((s) => s.trim()) ?? cfg.run.gpu ?? cfg.run.budget?.gpu;
         if (!ids?.length) throw new MemplanError('E_OPTION', 'no card given', { path: '--gpu', hint: 'pass --gpu ID (memplan gpus lists them) or set gpu: in the config' });
@@ -125,6 +128,6 @@ export function registerPlot(program: Command, ctx: CommandContext): void {
           ctx.io.stdout.write(`wrote ${o.output}\n`);
         }
         ctx.exit = EXIT.OK;
-      });
+      }, { allowOutside: o.allowOutside });
     });
 }
