@@ -19,7 +19,7 @@ export const LIMITS = {
   repeat: 4_096,
   /** Chunks of a chunked block: ceil(dim / chunk.size) (shipped: 4; recommend's knobs reach 8). */
   chunks: 4_096,
-  /** Ops in one traced forward pass (shipped: 762; about 55 us each to trace and simulate). */
+  /** Ops in one traced forward pass (shipped: 862; about 55 us each to trace and simulate). */
   ops: 20_000,
   /** Ops traced by one `recommend` search or --max-batch, all configurations together (shipped: see docs/security.md). */
   searchOps: 1_000_000,
