@@ -407,3 +407,16 @@ test('config discovery: a "memplan" key in package.json is confined to the repos
   const inside = repo({ 'package.json': JSON.stringify({ memplan: 'configs/run.yaml' }) });
   assert.equal(discoverConfig(inside), join(inside, 'configs', 'run.yaml'));
 });
+
+test('found by the fuzzer (seed 4, case 3974): checkpointing: true over a frozen encoder was E_INTERNAL in the simulation', async () => {
+  const { readFileSync } = await import('node:fs');
+  const d = repo({
+    'model.yaml': readFileSync('bench/torch/cases/models/seed002_esm_gnn.yaml', 'utf8'),
+    'config.yaml': "model: model.yaml\ndevice: cpu\npytorch: '1.13'\nbatch_size: 8\ncheckpointing: true\noptimizer:\n  type: adamw\n  impl: foreach\n",
+  });
+  const r = await cli('estimate', join(d, 'config.yaml'), '--format', 'json');
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const e = json(r);
+  // The frozen encoder's segments are never recomputed: they keep nothing, and every byte is still accounted for.
+  assert.equal(e.components.reduce((a: number, c: { bytes: number }) => a + c.bytes, 0), e.device_total);
+});

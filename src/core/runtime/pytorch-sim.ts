@@ -409,7 +409,8 @@ function forwardPass(st: Liveness, from: number, to: number, phase: 'forward' | 
       for (const s of p.savedOf[i]!) st.markSaved(s);
       if (phase === 'forward') for (const it of p.extraItems[i]!) savedItems.push(it);
     }
-    if (phase === 'forward' && op.segment !== undefined && p.segFirst.get(op.segment) === i) {
+    // A segment nothing in backward visits (all frozen) was dropped from segInputs: it keeps nothing.
+    if (phase === 'forward' && op.segment !== undefined && p.segFirst.get(op.segment) === i && p.segInputs.has(op.segment)) {
       for (const s of p.segInputs.get(op.segment)!) st.markSaved(s);
       st.rng(op, 1);
     }
