@@ -57,7 +57,10 @@ const WORDS = new Set(['type', 'name', 'doc', 'from', 'kind', 'lifetime', 'dtype
 /** Expressions in a descriptor: dimension values, a block's number keys and shapes, knob values. */
 function expressions(model: Record<string, unknown>): string[] {
   const dims = Object.values((model.dims ?? {}) as Record<string, unknown>).map((d) => (d && typeof d === 'object' ? (d as { value: unknown }).value : d));
-  const fromBlock = (b: Record<string, unknown>): unknown[] => Object.entries(b).filter(([k]) => !WORDS.has(k)).map(([, v]) => (v && typeof v === 'object' && !Array.isArray(v) ? fromBlock(v as Record<string, unknown>) : v));
+  // A group's `blocks:` are blocks too: their words (doc, name) are no expressions either.
+  const inner = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map((x) => (x && typeof x === 'object' ? fromBlock(x as Record<string, unknown>) : x)) : v && typeof v === 'object' ? fromBlock(v as Record<string, unknown>) : v;
+  const fromBlock = (b: Record<string, unknown>): unknown[] => Object.entries(b).filter(([k]) => !WORDS.has(k)).map(([, v]) => inner(v));
   const blocks = (model.blocks as Record<string, unknown>[]).flatMap(fromBlock);
   const knobs = Object.values((model.knobs ?? {}) as Record<string, { values: unknown }>).map((k) => k.values);
   return strings([...dims, ...blocks, ...knobs]);
