@@ -5,17 +5,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { cli, json, type Result } from './run.js';
 
 const SECRET = 'API_TOKEN=abc123secret';
 
+const made: string[] = [];
+after(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 /** A throw-away repository (a `.git` directory marks its root) holding `files`. */
 function repo(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'memplan-hostile-'));
+  made.push(dir);
   mkdirSync(join(dir, '.git'));
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
