@@ -16,6 +16,7 @@ import { findPreset } from '../core/names.js';
 import { validate } from '../core/schema.js';
 import { lineOf } from './locate.js';
 import { applySets } from './options.js';
+import { hfConfigPath, loadHfConfig } from './hf.js';
 
 /** The package root (bin/, presets/, models/ live here): found upward from this module, bundled or not. */
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
@@ -232,6 +233,9 @@ function readModelOf(abs: string, text: string, model: string, opts: LoadOptions
  * overrides to the raw config before validation, so a bad override is reported like a bad file.
  */
 export function loadConfig(file: string, mutate?: (raw: Record<string, unknown>) => void, opts: LoadOptions = {}): LoadedConfig {
+  // A Hugging Face config.json (or a model directory holding one) is imported on the fly.
+  const hf = hfConfigPath(file);
+  if (hf) return loadHfConfig(hf, mutate);
   const abs = resolve(file);
   const { data, text } = readYaml(abs);
   if (!data || typeof data !== 'object' || Array.isArray(data)) {

@@ -12,6 +12,7 @@ import { registerRecommend } from './commands/recommend.js';
 import { registerInit } from './commands/init.js';
 import { registerPlot } from './commands/plot.js';
 import { registerCompletion } from './commands/completion.js';
+import { registerImport } from './commands/import.js';
 import { examplesText, unitsFromArgv } from './common.js';
 import { setUnits } from '../core/units.js';
 import { EXIT, printError, type CommandContext, type IO } from './context.js';
@@ -37,6 +38,7 @@ export async function main(raw: IO): Promise<number> {
     'memplan check models/                         # CI gate',
   ])}\nWith no config argument, memplan reads memplan.yaml, .memplanrc.yaml, the "memplan" key of package.json, or\nthe one run config in the current directory.\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md`);
   registerInit(program, ctx);
+  registerImport(program, ctx);
   registerEstimate(program, ctx);
   registerGpus(program, ctx);
   registerCheck(program, ctx);

@@ -15,8 +15,9 @@ export function parseFormat(v: string | undefined, allowed: readonly string[] = 
 /** Run-config keys --set can reach directly; any other key is a dimension override. */
 const RUN_KEYS = new Set([
   'batch_size', 'grad_accum', 'precision', 'optimizer', 'ema', 'checkpointing', 'attention', 'runtime', 'device', 'pytorch', 'gpu',
+  'mode', 'lora', 'quantization', 'kv_cache',
 ]);
-const NESTED = new Set(['optimizer', 'ema', 'distributed', 'allocator', 'budget', 'dims']);
+const NESTED = new Set(['optimizer', 'ema', 'distributed', 'allocator', 'budget', 'dims', 'lora', 'quantization', 'kv_cache']);
 
 /** Probe backends (`--backend`, for `probe` and `recommend --verify`). */
 export const BACKENDS = ['wasm', 'cpu', 'node', 'node-gpu'] as const;

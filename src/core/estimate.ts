@@ -143,6 +143,9 @@ export interface Traced {
     trainable: TTensor[];
     P: number;
     Pf: number;
+    /** Quantised weights: the parameters they hold, and their storage bytes (statistics included). */
+    Pq: number;
+    qBytes: number;
     pBytes: number;
     inputs: number;
     buffers: number;
@@ -171,7 +174,13 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
   const sim = simulatePytorch(trace, dev, model.blocks.length);
   const trainable = trainableParams(trace);
   const trains = new Set(trainable);
-  const frozen = trace.params.filter((p) => !trains.has(p));
+  const frozenAll = trace.params.filter((p) => !trains.has(p));
+  // Frozen storage in a type of its own (bitsandbytes' uint8 weights and fp32 statistics, a bf16 base
+  // under fp32 LoRA adapters) is counted by its own bytes, not x pBytes.
+  const pBytes = DTYPE_BYTES[trainable[0]?.dtype ?? frozenAll.find((p) => p.logical === undefined)?.dtype ?? 'f32'];
+  const own = (p: TTensor) => p.logical !== undefined || DTYPE_BYTES[p.dtype] !== pBytes;
+  const frozen = frozenAll.filter((p) => !own(p));
+  const quant = frozenAll.filter(own);
   const persistentTensors = trace.ops.filter((o) => o.kind === 'tensor' && o.attrs.lifetime === 'persistent');
   const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
   // Parameters known only by count (`params` block, matmul: true) feed no traced matmul, yet autocast
@@ -185,7 +194,9 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
       trainable,
       P: sum(trainable.map((p) => numel(p.shape))),
       Pf: sum(frozen.map((p) => numel(p.shape))),
-      pBytes: DTYPE_BYTES[trainable[0]?.dtype ?? frozen[0]?.dtype ?? 'f32'],
+      Pq: sum(quant.map((p) => p.logical ?? numel(p.shape))),
+      qBytes: sum(quant.map(bytesOf)),
+      pBytes,
       inputs: sum(trace.inputs.map(bytesOf)),
       buffers: sum(persistentTensors.map((o) => bytesOf(o.output))),
       persistentTensors,
@@ -282,7 +293,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
     t.optCache.set(optKey, opt);
   }
   const inputsT: TermInputs = {
-    P, Pf, pBytes, stateB, emaB: DTYPE_BYTES[run.ema.dtype], precision: run.precision, N, shardParams, shardGrads, shardState,
+    P, Pf, qBytes: agg.qBytes, pBytes, stateB, emaB: DTYPE_BYTES[run.ema.dtype], precision: run.precision, N, shardParams, shardGrads, shardState,
     ddp: strat === 'ddp' && !inference, bucketView: run.distributed.bucket_view, emaOnGpu: !inference && run.ema.enabled && run.ema.device === 'gpu',
     largestUnitParams: agg.largestUnitParams, prefetch: run.distributed.prefetch, opt,
   };
@@ -483,7 +494,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     effective_batch: run.batch_size * run.grad_accum * N,
     gpus: N,
     dims: Object.fromEntries(dims),
-    params: { total: P + Pf, trainable: P, frozen: Pf },
+    params: { total: P + Pf + t.agg.Pq, trainable: P, frozen: Pf + t.agg.Pq },
     blocks: blocks.map((b, i) => ({ ...b, saved_bytes: sim.savedByBlock[i] ?? 0 })),
     components: comps,
     peak,

@@ -5,15 +5,16 @@
  */
 import { MemplanError } from './errors.js';
 
-export type DType = 'f32' | 'bf16' | 'f16' | 'i64' | 'i32' | 'bool';
-export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, i64: 8, i32: 4, bool: 1 };
+/** `u8`: bitsandbytes' packed int8 / 4-bit weights and quantisation statistics (uint8 storage). */
+export type DType = 'f32' | 'bf16' | 'f16' | 'i64' | 'i32' | 'bool' | 'u8';
+export const DTYPE_BYTES: Record<DType, number> = { f32: 4, bf16: 2, f16: 2, i64: 8, i32: 4, bool: 1, u8: 1 };
 
 export type ActKind = 'gelu' | 'relu' | 'silu' | 'tanh' | 'sigmoid';
 
 /** Elementwise functions of one tensor (ops/elementwise.ts lists what each saves). */
 export type UnaryFn =
   | 'exp' | 'log' | 'log1p' | 'neg' | 'sqrt' | 'rsqrt' | 'abs' | 'clamp' | 'softplus' | 'pow' | 'square'
-  | 'reciprocal' | 'add_scalar';
+  | 'reciprocal' | 'add_scalar' | 'cos' | 'sin' | 'erf';
 /** Elementwise functions of two tensors with broadcasting (add and mul have their own methods). */
 export type BinaryFn = 'sub' | 'div' | 'maximum' | 'minimum';
 /** Reductions over axes. `max`/`min` are torch.max(dim).values (they keep int64 indices). */
@@ -28,10 +29,17 @@ export interface ParamOpts {
   /** Used as a matmul/conv weight: under autocast a low-precision copy is cached for the forward. */
   matmul?: boolean;
   init?: 'zeros' | 'ones' | 'normal';
+  /** Storage type other than the run's parameter type (bitsandbytes' packed uint8 weights). */
+  dtype?: DType;
+  /** Quantised storage: how many model parameters it holds (0 for quantisation statistics). */
+  logical?: number;
 }
 
-/** Lifetime of an explicit `tensor` component. */
-export type Lifetime = 'persistent' | 'saved' | 'transient' | 'loss';
+/**
+ * Lifetime of an explicit `tensor` component. `activation`: a fresh tensor made in forward with no
+ * graph inputs (torch.arange, a causal mask, a KV cache block), freed after its last use like any output.
+ */
+export type Lifetime = 'persistent' | 'saved' | 'transient' | 'loss' | 'activation';
 
 /**
  * What a block may do. Every method is a primitive whose memory behaviour is a rule in
@@ -135,6 +143,15 @@ export interface Builder {
   readonly quirks?: boolean;
   /** PyTorch 2's sdpa math fallback (below autocast; fp32 on the CPU). Tracer only. */
   sdpaMath?(q: T, k: T, v: T, p: number, c: number): T;
+  /** x.to(dtype): a copy when the type differs (HF's RMSNorm upcast, a 4-bit layer's input cast). Tracer only. */
+  cast?(x: T, dtype: DType): T;
+  /**
+   * A bitsandbytes linear over a frozen quantised weight `qw` (packed uint8) of logical shape [in, out]:
+   * the weight is dequantised to the compute type for the matmul (a transient) and again in backward;
+   * `int8` (LLM.int8) keeps its input for backward, `nf4`/`fp4` (MatMul4Bit) keeps only the packed weight.
+   * Tracer only.
+   */
+  quantLinear?(x: T, qw: T, shape: [number, number], kind: 'int8' | 'nf4' | 'fp4', bias?: T, nested?: boolean): T;
   /** An in-place op (relu_, softmax in place, add_): the result reuses x's storage. Tracer only. */
   inplace?(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T;
 }

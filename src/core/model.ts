@@ -13,6 +13,7 @@ import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
 import type { Claim } from './claims.js';
 import { bytesOf, Tracer, type Precision, type Trace } from './tracer.js';
+import { checkLlmRun, llmSettings, normalizeLlmRun, type KvCacheSpec, type LoraSpec, type QuantSpec } from './llm.js';
 
 export interface BlockSpec {
   type: string;
@@ -31,6 +32,8 @@ export interface BlockSpec {
   /** The output is the training loss (a custom loss built from op blocks); left out of inference runs. */
   loss?: boolean;
   checkpoint?: boolean;
+  /** Earlier outputs a Python reference keeps alive until this block is done (a forward's local variables). */
+  hold?: string | string[];
   chunk?: { dim: string; size: NumOrExpr; checkpoint?: boolean };
   /** Group blocks only: the blocks it holds. */
   blocks?: BlockSpec[];
@@ -81,6 +84,10 @@ export interface RunConfig {
   notes?: string[];
   /** A hand-made table's numbers to check against the estimate (see claims.ts). */
   claims?: Claim[];
+  /** LoRA adapters over a frozen base (PEFT), quantised base weights (bitsandbytes), an inference KV cache: see llm.ts. */
+  lora?: LoraSpec;
+  quantization?: QuantSpec;
+  kv_cache?: KvCacheSpec;
 }
 
 /** The raw YAML shape of a run config (before defaults). */
@@ -125,8 +132,10 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     budget: r.budget ? { ...r.budget, gpu: list(r.budget.gpu) } : undefined,
     notes: r.notes,
     claims: r.claims,
+    ...normalizeLlmRun(r),
   };
   if (run.distributed.strategy === 'none' && run.distributed.gpus > 1) run.distributed.strategy = 'ddp';
+  checkLlmRun(run);
   if (run.runtime === 'tfjs' && run.precision !== 'fp32') {
     throw new MemplanError('E_CONFIG', `the tfjs runtime holds float32 only; precision ${run.precision} cannot be modelled there`, {
       path: 'precision',
@@ -275,7 +284,8 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
     b.block = index;
     const paramsBefore = paramCount(b);
     const mark = traced ? { ops: traced.ops.length, params: traced.params.length, inputs: traced.inputs.length } : undefined;
-    const r = withBlockPath(`blocks[${index}]`, () => runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: false, noGrad: inference, inSegment: false }, true));
+    // LoRA (PEFT) freezes the whole base model; only the adapters the blocks add train.
+    const r = withBlockPath(`blocks[${index}]`, () => runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: !!run.lora, noGrad: inference, inSegment: false }, true));
     if (traced && mark) checkTensorSizes(traced, mark.ops, mark.params, mark.inputs, `blocks[${index}]`);
     infos.push({ ...r.info, params: paramsAdded(b, paramsBefore) });
     if (r.out) prev = r.out;
@@ -380,6 +390,7 @@ function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<s
       return ps[0];
     },
     inference: ctx.inference,
+    llm: llmSettings(ctx.run, scope, path),
   };
 }
 
@@ -479,6 +490,15 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   }
   // A stock module that keeps a Python reference to its input until it returns (nn.TransformerEncoder).
   if (mod?.holdsInput && x && repeat > 0) b.hold?.(x);
+  // `hold:` earlier outputs a forward's local variables keep referenced until this block is done.
+  const holds = spec.hold === undefined ? [] : Array.isArray(spec.hold) ? spec.hold : [spec.hold];
+  holds.forEach((ref, j) => {
+    const t = lookup(names, ref);
+    if (!t) {
+      throw new MemplanError('E_CONFIG', `hold: "${ref}" names no earlier block`, { path: `${path}.hold${Array.isArray(spec.hold) ? `[${j}]` : ''}`, expected: `one of ${visible(names).join(', ')}` });
+    }
+    b.hold?.(t);
+  });
   if (spec.detach === true && out) out = b.detach(out);
   if (spec.loss === true && out) b.markLoss(out);
   b.frozen = saved.frozen;
@@ -488,7 +508,7 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
 
   const made = ((b as unknown as { trace?: { params: T[] } }).trace?.params ?? []).slice(madeBefore);
   if (made.length) ctx.paramsOf.set(name, made);
-  if (mode.frozen && !mode.noGrad && !ctx.inference && x && (x as { requiresGrad?: boolean }).requiresGrad && made.length) {
+  if (mode.frozen && !ctx.run.lora && !mode.noGrad && !ctx.inference && x && (x as { requiresGrad?: boolean }).requiresGrad && made.length) {
     ctx.notes.push(
       `${name}: frozen (its parameters get no gradient), but its input requires grad, so it still saves its activations for backward: ` +
         'autograd needs them to pass the gradient on to the trainable blocks before it. Only `no_grad: true` (torch.no_grad()) saves nothing.',

@@ -38,6 +38,7 @@ export const COMMON_BLOCK_PROPS: Record<string, unknown> = {
   detach: { type: 'boolean' },
   loss: { type: 'boolean' },
   checkpoint: { type: 'boolean' },
+  hold: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] },
   chunk: {
     type: 'object',
     additionalProperties: false,
@@ -173,6 +174,33 @@ export const runSchema = {
         headroom: { anyOf: [{ type: 'number', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^\\s*[0-9.]+\\s*(%|B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\\s*$' }] },
         level: { enum: ['error', 'warn', 'off'] },
       },
+    },
+    lora: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        r: { type: 'integer', minimum: 1 },
+        alpha: { type: 'number', minimum: 0 },
+        dropout: { type: 'number', minimum: 0, maximum: 1 },
+        targets: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] },
+      },
+    },
+    quantization: {
+      anyOf: [
+        { enum: ['int8', 'nf4', 'fp4'] },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['weights'],
+          properties: { weights: { enum: ['int8', 'nf4', 'fp4'] }, double_quant: { type: 'boolean' }, compute: { enum: ['bf16', 'f16', 'f32'] } },
+        },
+      ],
+    },
+    kv_cache: {
+      anyOf: [
+        numOrExpr,
+        { type: 'object', additionalProperties: false, required: ['context'], properties: { context: numOrExpr, dtype: { enum: ['f32', 'bf16', 'f16'] } } },
+      ],
     },
     notes: { type: 'array', items: { type: 'string' } },
     claims: {

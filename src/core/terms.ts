@@ -14,6 +14,8 @@ export interface TermInputs {
   /** Trainable and frozen parameter counts. */
   P: number;
   Pf: number;
+  /** Bytes of frozen weights stored in a type other than pBytes (bitsandbytes int8 / 4-bit weights and their statistics; a bf16 base under fp32 adapters), outside P and Pf. */
+  qBytes: number;
   /** Bytes per parameter, per optimizer-state element, per EMA element. */
   pBytes: number;
   stateB: number;
@@ -46,9 +48,10 @@ const sh = (k: number) => (k > 1 ? ` / ${k} GPUs` : '');
 
 export const TERMS: Record<TermKey, Term> = {
   weights: {
-    inputs: ['P', 'Pf', 'pBytes', 'shardParams'],
-    bytes: (i) => Math.ceil(((i.P + i.Pf) * i.pBytes) / i.shardParams),
-    formula: (i) => `${n(i.P + i.Pf)} params x ${i.pBytes} B${sh(i.shardParams)}${i.Pf ? ` (${n(i.Pf)} frozen)` : ''}`,
+    inputs: ['P', 'Pf', 'pBytes', 'qBytes', 'shardParams'],
+    bytes: (i) => Math.ceil(((i.P + i.Pf) * i.pBytes + i.qBytes) / i.shardParams),
+    formula: (i) =>
+      `${n(i.P + i.Pf)} params x ${i.pBytes} B${i.qBytes ? ` + ${n(i.qBytes)} B of frozen weights stored in other types (quantised weights and statistics)` : ''}${sh(i.shardParams)}${i.Pf ? ` (${n(i.Pf)} frozen)` : ''}`,
   },
   master_weights: {
     // fp16 training steps an fp32 master copy of the trainable weights.

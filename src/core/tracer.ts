@@ -43,6 +43,8 @@ export interface TTensor extends T {
   readonly matmul?: boolean;
   readonly frozen?: boolean;
   readonly init?: ParamOpts['init'];
+  /** Quantised storage: the model parameters it holds (a packed 4-bit weight holds two per byte). */
+  readonly logical?: number;
   /** Int inputs: ids are drawn below this (vocabulary, node count). */
   readonly maxValue?: number;
 }
@@ -287,12 +289,13 @@ export class Tracer implements Builder {
     const t = this.make({
       name: this.scopeName(name),
       shape,
-      dtype: this.paramType,
+      dtype: opts.dtype ?? this.paramType,
       role: 'param',
       requiresGrad: !this.frozen,
       matmul: opts.matmul ?? false,
       frozen: this.frozen,
       init: opts.init,
+      ...(opts.logical !== undefined ? { logical: opts.logical } : {}),
     });
     this.trace.params.push(t);
     this.paramsByName.set(t.name, t);
@@ -483,6 +486,19 @@ export class Tracer implements Builder {
     const dropped = this.dropout(probs, p) as TTensor;
     const out = this.op('matmul', [dropped, va], { shape: shapes.matmul(dropped.shape, va.shape, false), dtype: dropped.dtype }, { transposeB: false });
     return out.dtype === qt.dtype ? out : this.op('cast', [out], { shape: out.shape, dtype: qt.dtype, name: 'sdpa:cast' });
+  }
+
+  cast(x: T, dtype: DType): T {
+    const xt = x as TTensor;
+    if (xt.dtype === dtype) return x;
+    return this.op('cast', [xt], { shape: xt.shape, dtype, name: `${xt.name}:to_${dtype}` });
+  }
+
+  quantLinear(x: T, qw: T, shape: [number, number], kind: 'int8' | 'nf4' | 'fp4', bias?: T, nested = false): T {
+    // The block casts x to the compute type first (Linear4bit's x.to(compute_dtype)); the output has x's type.
+    const xt = x as TTensor;
+    const ins = bias ? [xt, qw as TTensor, bias as TTensor] : [xt, qw as TTensor];
+    return this.op('linear', ins, { shape: shapes.linear(x.shape, shape), dtype: xt.dtype }, { bias: !!bias, quantized: kind, weightShape: shape, nested });
   }
 
   inplace(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from '../../src/core/terms.js';
 
 const base: TermInputs = {
-  P: 1000, Pf: 200, pBytes: 4, stateB: 4, emaB: 4, precision: 'fp32', N: 4, shardParams: 1, shardGrads: 1, shardState: 1,
+  P: 1000, Pf: 200, qBytes: 0, pBytes: 4, stateB: 4, emaB: 4, precision: 'fp32', N: 4, shardParams: 1, shardGrads: 1, shardState: 1,
   ddp: true, bucketView: false, emaOnGpu: true, largestUnitParams: 300, prefetch: 1,
   opt: { stateBytes: 8000, stateFormula: 'm and v', stepTempBytes: 4000, stepTempFormula: 'sqrt(v)' },
 };
@@ -33,7 +33,7 @@ test('term bytes by hand (DDP over 4 GPUs, fp32, AdamW-like optimizer cost)', ()
 test('each term reads only the inputs it declares', () => {
   // Perturb every undeclared input: the bytes must not move.
   const perturbed: TermInputs = {
-    P: 7, Pf: 3, pBytes: 2, stateB: 2, emaB: 2, precision: 'fp16', N: 8, shardParams: 2, shardGrads: 2, shardState: 2,
+    P: 7, Pf: 3, qBytes: 5, pBytes: 2, stateB: 2, emaB: 2, precision: 'fp16', N: 8, shardParams: 2, shardGrads: 2, shardState: 2,
     ddp: false, bucketView: true, emaOnGpu: false, largestUnitParams: 5, prefetch: 3,
     opt: { stateBytes: 1, stateFormula: '', stepTempBytes: 1, stepTempFormula: '' },
   };
@@ -45,6 +45,6 @@ test('each term reads only the inputs it declares', () => {
 });
 
 test('inputsOf names the declared inputs with their values', () => {
-  assert.equal(inputsOf(TERMS.weights, base), 'P=1,000, Pf=200, pBytes=4, shardParams=1');
+  assert.equal(inputsOf(TERMS.weights, base), 'P=1,000, Pf=200, pBytes=4, qBytes=0, shardParams=1');
   assert.equal(inputsOf(TERMS.optimizer_state, base), 'opt=(state 8,000 B, step temporaries 4,000 B), shardState=1');
 });

@@ -95,6 +95,7 @@ export const ELEMENTWISE: BlockModule[] = [
   unaryBlock('pow', 'x ** exponent, a number (saves its input; two backward temporaries)', { exponent: scalar }, ['exponent']),
   unaryBlock('square', 'x ** 2 (saves its input; two backward temporaries)'),
   unaryBlock('reciprocal', '1 / x (saves its output; two backward temporaries)'),
+  unaryBlock('erf', 'erf(x) (saves its input; four input-sized backward temporaries)'),
   binaryBlock('add', 'a + b with broadcasting, or x + value (saves nothing; the gradient passes through)'),
   binaryBlock('sub', 'a - b with broadcasting, or x - value (saves nothing)'),
   binaryBlock('mul', 'a * b with broadcasting (each saves the other), or x * value'),

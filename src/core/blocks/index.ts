@@ -16,11 +16,17 @@ import { SHAPE_OPS } from './shape-ops.js';
 import { INDEX_OPS } from './index-ops.js';
 import { SOURCES } from './sources.js';
 import { group } from './group.js';
+import { rmsNorm } from './rms-norm.js';
+import { rotary } from './rotary.js';
+import { gatedMlp } from './gated-mlp.js';
+import { gqaAttention } from './gqa-attention.js';
+import { decoderLayer, encoderLayer } from './decoder-layer.js';
 
 export const BLOCKS: ReadonlyMap<string, BlockModule> = new Map(
   [
     embedding, linear, mlp, activation, layerNorm, batchNorm, dropout, attention, transformerEncoder,
     transformerDecoder, conv1d, conv2d, pool, meanPool, reshape, messagePassing, tensor, params, loss, group,
+    rmsNorm, rotary, gatedMlp, gqaAttention, decoderLayer, encoderLayer,
     ...ELEMENTWISE, ...REDUCE, ...SHAPE_OPS, ...INDEX_OPS, ...SOURCES,
   ].map((m) => [m.type, m]),
 );

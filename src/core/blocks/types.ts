@@ -7,6 +7,7 @@
 import type { Builder, T } from '../graph.js';
 import type { NumOrExpr } from '../expr.js';
 import { MemplanError } from '../errors.js';
+import type { LlmSettings } from '../llm.js';
 
 export interface BlockArgs {
   /** Number or expression attribute, evaluated against the model's dimensions. */
@@ -27,6 +28,8 @@ export interface BlockArgs {
   tied(): T | undefined;
   /** An inference pass (model.eval() under torch.no_grad()). */
   inference: boolean;
+  /** The run's LoRA adapters, quantised base weights and KV cache (the LLM blocks read them; see llm.ts). */
+  llm?: LlmSettings;
 }
 
 export interface BlockModule {

@@ -69,6 +69,9 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
     case 'linear':
     case 'matmul':
     case 'conv': {
+      // bitsandbytes over a frozen quantised weight: MatMul4Bit keeps only the packed weight (a parameter),
+      // MatMul8bitLt keeps its input A (bitsandbytes/autograd/_functions.py, ctx.tensors).
+      if (op.attrs.quantized) return op.attrs.quantized === 'int8' && g(a) ? { keep: [a!], extras: [] } : NONE;
       // d(out)/d(a) needs b and vice versa.
       const keep: TTensor[] = [];
       if (g(b) && a) keep.push(a);
@@ -217,6 +220,9 @@ function unaryBackwardTemp(fn: UnaryFn, attrs: Readonly<Record<string, unknown>>
       return 2 * b;
     case 'clamp':
       return n * ((attrs.min !== undefined ? 1 : 0) + (attrs.max !== undefined ? 1 : 0));
+    case 'erf':
+      // 2 / sqrt(pi) * exp(-x^2) * grad, step by step (measured, torch 2.13 CPU: 4 input-sized temporaries).
+      return 4 * b;
     default:
       return 0;
   }
@@ -230,6 +236,9 @@ function broadcasted(t: TTensor | undefined, out: TTensor): boolean {
 export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): number {
   const bytes = (t: TTensor) => numel(t.shape) * DTYPE_BYTES[t.dtype];
   switch (op.kind) {
+    case 'linear':
+      // bitsandbytes' backward dequantises the weight to the gradient's type ([out, in]) for dA.
+      return op.attrs.quantized ? quantWeightBytes(op) : 0;
     case 'loss':
       // cross entropy backward materialises the softmax (fp32, logits-sized) before subtracting the one-hot.
       return op.attrs.loss === 'cross_entropy' ? numel(op.inputs[0]!.shape) * 4 : 0;
@@ -290,4 +299,27 @@ function binaryBackwardTemp(op: OpRec): number {
     t += ob + numel(out.shape) * 2;
   }
   return t;
+}
+
+/** The dequantised [in, out] weight of a bitsandbytes linear, in its output's (compute) type. */
+function quantWeightBytes(op: OpRec): number {
+  const [i, o] = op.attrs.weightShape as [number, number];
+  return i * o * DTYPE_BYTES[op.output.dtype];
+}
+
+/**
+ * Bytes an op holds only while it runs in forward (bitsandbytes/backends/cuda/ops.py): a 4-bit linear
+ * over more than 4 rows dequantises its weight into a compute-type [out, in] buffer for F.linear (up to
+ * 1,536 rows a custom kernel may run instead on some cards: memplan counts the buffer, the larger case),
+ * plus the fp32 absmax it rebuilds under double quantisation; LLM.int8 casts its input to fp16 and
+ * quantises it row-wise (int8 copy + fp32 row scales).
+ */
+export function pytorchForwardTemp(op: OpRec): number {
+  if (op.kind !== 'linear' || !op.attrs.quantized) return 0;
+  const x = op.inputs[0]!;
+  const [k, n] = op.attrs.weightShape as [number, number];
+  const rows = numel(x.shape) / k;
+  if (op.attrs.quantized === 'int8') return (x.dtype === 'f16' ? 0 : rows * k * 2) + rows * k + rows * 4;
+  if (rows <= 4) return 0;
+  return quantWeightBytes(op) + (op.attrs.nested ? Math.ceil((k * n) / 64) * 4 : 0);
 }

@@ -12,7 +12,7 @@
  */
 import { numel, DTYPE_BYTES } from '../graph.js';
 import { bytesOf, storageOf, trainableParams, type OpRec, type Trace, type TTensor } from '../tracer.js';
-import { maskDtype, pytorchBackwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
+import { maskDtype, pytorchBackwardTemp, pytorchForwardTemp, pytorchSaved, type DeviceRules } from './pytorch-ops.js';
 
 export interface ActivationPeak {
   /** Activation-side bytes alive at the peak, excluding parameter gradients. */
@@ -415,7 +415,8 @@ function forwardPass(st: Liveness, from: number, to: number, phase: 'forward' | 
       st.rng(op, 1);
     }
     // Dropout makes its mask even when nothing keeps it (no_grad, checkpointed forward): a transient.
-    const dropTemp = op.kind === 'dropout' && (!keep || !p.extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(p.dev, op.inputs[0]!.dtype)] : 0;
+    // A quantised linear's dequantised weight (bitsandbytes) exists only while it runs.
+    const dropTemp = (op.kind === 'dropout' && (!keep || !p.extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(p.dev, op.inputs[0]!.dtype)] : 0) + pytorchForwardTemp(op);
     st.temp(dropTemp);
     st.note(phase, op, dropTemp, 0);
     // A `transient` explicit tensor exists only while its op runs.
