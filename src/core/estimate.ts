@@ -163,7 +163,7 @@ export interface Traced {
 
 /** The run settings that change the trace or its simulation; every other setting is a cheap term. */
 export function traceKey(run: RunConfig): string {
-  return JSON.stringify([run.batch_size, run.precision, run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims]);
+  return JSON.stringify([run.batch_size, run.precision, run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims, run.mode, run.lora, run.quantization, run.kv_cache]);
 }
 
 /** Assembles the model for this run and simulates one PyTorch micro-batch: the costly part. */
