@@ -120,6 +120,24 @@ interface ParamsFile {
 const fmt = (b: number) => b.toLocaleString('en-US');
 const pct = (e: number) => `${e >= 0 ? '+' : ''}${e.toFixed(2)}%`;
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/** memplan's plan for a published config on a CUDA card: batch 1, sequence 512 (allocated bytes). */
+export function planPublished(name: string): { full: number; lora: number; qlora: number; inference: number } {
+  const cfg = JSON.parse(readFileSync(join(ROOT, 'test/fixtures', name, 'config.json'), 'utf8')) as { model_type: string };
+  const { model } = importHfConfig(cfg, { seq: 512 });
+  const decoder = DECODERS.has(cfg.model_type);
+  const targets = cfg.model_type === 'gpt2' ? ['c_attn'] : decoder || cfg.model_type === 'vit' ? ['q_proj', 'v_proj'] : ['query', 'value'];
+  const base = { model: 'imported', batch_size: 1, precision: 'bf16-mixed', optimizer: 'adamw' };
+  const lora = { r: 16, alpha: 32, targets };
+  const at = (raw: Record<string, unknown>) => estimate(model, normalizeRun({ ...base, ...raw })).allocated;
+  return {
+    full: at({}),
+    lora: at({ lora }),
+    qlora: at({ lora, precision: 'bf16', quantization: { weights: 'nf4', double_quant: true }, optimizer: { type: 'adamw-8bit', paged: true } }),
+    inference: at({ mode: 'inference', precision: 'bf16', ...(decoder ? { kv_cache: 512 } : {}) }),
+  };
+}
 
 export function accuracyHf(
   measured: HfMeasurement,
@@ -181,6 +199,14 @@ export function accuracyHf(
   md += 'Accelerate sizes the bare model (`AutoModel`: no LM or classification head) and puts training at 4 x its fp32 size ("Training using Adam"), with no activations; memplan and the measurement are the whole training step (head, activations, batch, optimizer state) and the inference forward.\n\n';
   md += '| config | Accelerate fp32 size | Accelerate training (Adam) | memplan train step 2 | measured train step 2 | Accelerate fp16 size | memplan inference | measured inference |\n|---|---:|---:|---:|---:|---:|---:|---:|\n';
   md += side.join('\n') + '\n';
+  md += '\nThe published configs (not measured here: no GPU, and no weights are downloaded): Accelerate\'s figures against memplan\'s plan on a CUDA card for batch 1, sequence 512: full fine-tuning in bf16-mixed with AdamW, LoRA (r 16 on q and v; BERT family, ESM and ViT: the same names), QLoRA (nf4, double quantisation, bf16, paged 8-bit AdamW), and bf16 inference.\n\n';
+  md += '| config | Accelerate fp32 size | Accelerate training (Adam) | memplan full fine-tune | memplan LoRA | memplan QLoRA | memplan bf16 inference |\n|---|---:|---:|---:|---:|---:|---:|\n';
+  for (const [name, m] of Object.entries(params.models)) {
+    if (name.startsWith('hf-tiny-')) continue;
+    const plan = planPublished(name);
+    const a32 = m.accelerate.float32!;
+    md += `| ${name} | ${gib(a32.total_size)} | ${gib(a32.training_adam ?? 0)} | ${gib(plan.full)} | ${gib(plan.lora)} | ${gib(plan.qlora)} | ${gib(plan.inference)} |\n`;
+  }
   const json =
     JSON.stringify({ torch: measured.torch, transformers: measured.transformers, median_abs_error_pct: med, max_abs_error_pct: max, rows, measured }, null, 1) + '\n';
   return { md, json, rows, median: med, max, met };

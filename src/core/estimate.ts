@@ -9,7 +9,7 @@ import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
 import { checkClaims, type ClaimResult } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
-import { optimizerCost, type OptimizerCost } from './optimizers.js';
+import { optimizerCost, pagedOptimizer, type OptimizerCost } from './optimizers.js';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
@@ -286,10 +286,11 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   const shardState = strat === 'none' || strat === 'ddp' ? 1 : N;
 
   // Persistent terms (terms.ts: each declares its inputs; here only their bytes are computed).
-  const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}|${run.device}|${run.pytorch}`;
+  const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}|${run.device}|${run.pytorch}|${run.optimizer.paged ?? false}`;
   let opt = t.optCache.get(optKey);
   if (!opt) {
     opt = optimizerCost(run.optimizer.type, run.optimizer.impl, agg.trainable, stateB, run.optimizer.weight_decay, { device: run.device, pytorch: run.pytorch });
+    if (run.optimizer.paged) opt = pagedOptimizer(opt);
     t.optCache.set(optKey, opt);
   }
   const inputsT: TermInputs = {

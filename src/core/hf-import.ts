@@ -94,7 +94,7 @@ export function importHfConfig(config: unknown, opts: HfImportOptions = {}): HfI
   };
   const baseName = opts.name ?? (typeof c._name_or_path === 'string' && c._name_or_path ? c._name_or_path : type);
   const notes: string[] = [];
-  let r: { blocks: BlockSpec[]; dims: Record<string, number | string>; arch: string; knobs?: ModelDescriptor['knobs'] };
+  let r: { blocks: BlockSpec[]; dims: Record<string, number | string>; arch: string; knobs?: ModelDescriptor['knobs'] | undefined };
   switch (type) {
     case 'llama':
     case 'mistral':
@@ -118,6 +118,13 @@ export function importHfConfig(config: unknown, opts: HfImportOptions = {}): HfI
     default:
       throw fail(`model_type "${type}" is not one memplan imports`, 'model_type', HF_FAMILIES.join(', '), 'write the descriptor by hand with the LLM blocks (docs/llm.md)');
   }
+  // attn_implementation in the config (transformers' default is sdpa): the layers' `attention`.
+  const impl = c.attn_implementation ?? c._attn_implementation;
+  if (impl === 'eager' || impl === 'sdpa') {
+    for (const b of r.blocks) if (b.type === 'decoder_layer' || b.type === 'encoder_layer') b.attention = impl;
+  } else if (impl !== undefined && impl !== null) {
+    notes.push(`attn_implementation ${JSON.stringify(impl)} is modelled as sdpa (fused: no s x s tensor)`);
+  }
   const model: ModelDescriptor = {
     name: baseName,
     description: `${r.arch} from a Hugging Face config.json (model_type ${type}), imported by memplan import`,
@@ -131,7 +138,11 @@ export function importHfConfig(config: unknown, opts: HfImportOptions = {}): HfI
 }
 
 const loss: BlockSpec = { type: 'loss', kind: 'cross_entropy' };
-const seqKnob = { seq: { values: [512, 1024, 2048, 4096], note: 'sequence length (context)' } };
+/** Context lengths worth trying, up to the model's positions. */
+function seqKnob(positions: number): ModelDescriptor['knobs'] {
+  const values = [512, 1024, 2048, 4096, 8192].filter((v) => v <= positions);
+  return values.length ? { seq: { values, note: 'sequence length (context), up to the model\'s positions' } } : undefined;
+}
 
 function llamaFamily(c: Cfg, type: string, seq: number, notes: string[]) {
   const hidden = int(c, 'hidden_size');
@@ -153,7 +164,7 @@ function llamaFamily(c: Cfg, type: string, seq: number, notes: string[]) {
   return {
     arch: arch(c) ?? `${type}ForCausalLM`,
     dims: { seq, hidden, heads, kv_heads: kv, head_dim: headDim, ffn: int(c, 'intermediate_size'), layers: int(c, 'num_hidden_layers'), vocab: int(c, 'vocab_size') },
-    knobs: seqKnob,
+    knobs: seqKnob(int(c, 'max_position_embeddings', 2048)),
     blocks: [
       { name: 'embed_tokens', type: 'embedding', input: ['batch', 'seq'], vocab: 'vocab', dim: 'hidden' },
       { name: 'rotary_emb', type: 'rotary', seq: 'seq', head_dim: 'head_dim' },
@@ -170,7 +181,7 @@ function gpt2(c: Cfg, seq: number) {
   return {
     arch: arch(c) ?? 'GPT2LMHeadModel',
     dims: { seq, hidden, heads: int(c, 'n_head'), ffn: int(c, 'n_inner', 4 * hidden), layers: int(c, 'n_layer'), vocab: int(c, 'vocab_size'), positions: int(c, 'n_positions', 1024) },
-    knobs: seqKnob,
+    knobs: seqKnob(int(c, 'n_positions', 1024)),
     blocks: [
       { name: 'wte', type: 'embedding', input: ['batch', 'seq'], vocab: 'vocab', dim: 'hidden' },
       { name: 'wpe', type: 'embedding', input: [1, 'seq'], vocab: 'positions', dim: 'hidden', doc: 'position ids are an arange [1, seq]' },
@@ -199,7 +210,7 @@ function bertFamily(c: Cfg, type: string, seq: number, notes: string[]) {
       seq, hidden: int(c, 'hidden_size'), heads: int(c, 'num_attention_heads'), ffn: int(c, 'intermediate_size'), layers: int(c, 'num_hidden_layers'),
       vocab: int(c, 'vocab_size'), positions: int(c, 'max_position_embeddings', 512), type_vocab: int(c, 'type_vocab_size', 2),
     },
-    knobs: seqKnob,
+    knobs: seqKnob(int(c, 'max_position_embeddings', 512) - (type === 'bert' ? 0 : 2)),
     blocks: [
       { name: 'position_ids', type: 'buffer', shape: [1, 'positions'], dtype: 'i64', doc: 'registered buffer (arange)' },
       { name: 'token_type_ids', type: 'buffer', shape: [1, 'positions'], dtype: 'i64', doc: 'registered buffer (zeros)' },
@@ -233,7 +244,7 @@ function esm(c: Cfg, seq: number, notes: string[]) {
   return {
     arch: arch(c) ?? 'EsmForMaskedLM',
     dims: { seq, hidden, heads, head_dim: Math.floor(hidden / heads), ffn: int(c, 'intermediate_size'), layers, vocab: int(c, 'vocab_size'), positions: int(c, 'max_position_embeddings', 1026) },
-    knobs: seqKnob,
+    knobs: seqKnob(int(c, 'max_position_embeddings', 1026) - 2),
     blocks: [
       { name: 'position_ids', type: 'buffer', shape: [1, 'positions'], dtype: 'i64', doc: 'registered buffer (arange)' },
       { name: 'rotary_inv_freq', type: 'buffer', shape: ['layers', 'head_dim / 2'], dtype: 'f32', doc: 'each layer\'s EsmRotaryEmbedding.inv_freq' },

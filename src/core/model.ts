@@ -65,7 +65,8 @@ export interface RunConfig {
   batch_size: number;
   grad_accum: number;
   precision: Precision;
-  optimizer: { type: OptimizerName; impl: OptimizerImpl; weight_decay: number };
+  /** `paged`: bitsandbytes' paged optimizer (state in CUDA unified memory, evicted to the host under pressure). */
+  optimizer: { type: OptimizerName; impl: OptimizerImpl; weight_decay: number; paged?: boolean };
   ema: { enabled: boolean; dtype: 'f32' | 'bf16' | 'f16'; device: 'gpu' | 'cpu' };
   checkpointing: boolean | string[];
   /** `auto` (default): stock modules as their PyTorch version runs them (sdpa in 2.x); hand-written attention eager. */
@@ -111,7 +112,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     batch_size: r.batch_size ?? 1,
     grad_accum: r.grad_accum ?? 1,
     precision: r.precision ?? 'fp32',
-    optimizer: { type: opt.type, impl: opt.impl ?? 'foreach', weight_decay: opt.weight_decay ?? 0 },
+    optimizer: { type: opt.type, impl: opt.impl ?? 'foreach', weight_decay: opt.weight_decay ?? 0, ...(opt.paged ? { paged: true } : {}) },
     ema: { enabled: ema.enabled ?? true, dtype: ema.dtype ?? 'f32', device: ema.device ?? 'gpu' },
     checkpointing: r.checkpointing ?? false,
     attention: r.attention ?? 'auto',
@@ -136,6 +137,9 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
   };
   if (run.distributed.strategy === 'none' && run.distributed.gpus > 1) run.distributed.strategy = 'ddp';
   checkLlmRun(run);
+  if (run.optimizer.paged && run.optimizer.type !== 'adamw' && run.optimizer.type !== 'adam' && run.optimizer.type !== 'adamw-8bit') {
+    throw new MemplanError('E_CONFIG', `optimizer ${run.optimizer.type} has no paged version here`, { path: 'optimizer.paged', expected: 'adam, adamw or adamw-8bit (bitsandbytes Paged(Adam|AdamW)(8bit))' });
+  }
   if (run.runtime === 'tfjs' && run.precision !== 'fp32') {
     throw new MemplanError('E_CONFIG', `the tfjs runtime holds float32 only; precision ${run.precision} cannot be modelled there`, {
       path: 'precision',

@@ -123,3 +123,18 @@ export function optimizerCost(
     }
   }
 }
+
+/**
+ * bitsandbytes' paged optimizers (PagedAdamW, PagedAdamW8bit, `is_paged=True`) keep their state in CUDA
+ * unified memory, which the driver moves to host RAM when the GPU runs short (bitsandbytes' optimizer
+ * docs), so the state does not make the step run out of GPU memory: it is left out of the GPU total and
+ * named in the formula. The step is bitsandbytes' fused kernel (no parameter-sized temporaries).
+ */
+export function pagedOptimizer(c: OptimizerCost): OptimizerCost {
+  return {
+    stateBytes: 0,
+    stateFormula: `paged: ${n(c.stateBytes)} B of state (${c.stateFormula}) in CUDA unified memory, moved to host RAM when the GPU runs short; not counted on the GPU`,
+    stepTempBytes: 0,
+    stepTempFormula: 'bitsandbytes fused kernel: no parameter-sized temporaries',
+  };
+}

@@ -124,6 +124,7 @@ export const runSchema = {
             type: { enum: optimizerNames },
             impl: { enum: ['foreach', 'fused', 'for-loop'] },
             weight_decay: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
+            paged: { type: 'boolean' },
           },
         },
       ],

@@ -12,6 +12,7 @@ import { describe, it } from 'node:test';
 import { accuracyCases, accuracyDoc, accuracyRows, errorPct as tfjsErrorPct, parseAccuracy } from '../../scripts/accuracy-table.js';
 import { accuracyPytorch, CASES_DIR, errorPct, storedMeasurement, type Measurement } from '../../scripts/accuracy-pytorch.js';
 import { renderSeedsDoc } from '../../scripts/seeds-doc.js';
+import { accuracyHf, HF_CASE_TARGET_PCT, storedHfMeasurement } from '../../scripts/accuracy-hf.js';
 import { TOLERANCE_PCT } from '../../src/probe/probe.js';
 import { ROOT } from '../cli/run.js';
 
@@ -31,6 +32,8 @@ function sameText(actual: string, expected: string, what: string): void {
 const CHECKED: Record<string, string> = {
   'docs/accuracy.md': 'npm run accuracy',
   'docs/seeds.md': 'npm run docs:seeds',
+  'docs/accuracy-hf.md': 'npm run validate:hf (or -- --measured docs/accuracy-hf.json)',
+  'docs/accuracy-hf.json': 'npm run validate:hf (or -- --measured docs/accuracy-hf.json)',
 };
 const pytorchPages = readdirSync(join(ROOT, 'docs')).filter((f) => /^accuracy-pytorch.*\.json$/.test(f));
 for (const j of pytorchPages) {
@@ -139,6 +142,31 @@ describe('generated docs', () => {
     assert.deepEqual(p.slice(1), [d.median_abs_error_pct.toFixed(2), d.max_abs_error_pct.toFixed(2), String(3 * ran), String(d.rows.length), d.torch.split('.').slice(0, 2).join('.'), d.device.toUpperCase(), String(d.threads)], 'README vs docs/accuracy-pytorch.json');
     // What is not measured is said next to the figure, for as long as it is not.
     if (!existsSync(join(ROOT, 'docs/accuracy-pytorch-cuda.json'))) assert.match(readme, /CUDA \/ PyTorch 2 path, memplan's default, is not yet measured on a\s+GPU/);
+  });
+
+  describe('docs/accuracy-hf.md and docs/accuracy-hf.json', () => {
+    const json = read('docs/accuracy-hf.json');
+    const m = storedHfMeasurement(json);
+
+    it('both files are what accuracyHf() renders from the stored measurement (memplan\'s column recomputed)', () => {
+      const r = accuracyHf(m);
+      sameText(r.json, json, 'docs/accuracy-hf.json is stale (npm run validate:hf -- --measured docs/accuracy-hf.json)');
+      sameText(r.md, read('docs/accuracy-hf.md'), 'docs/accuracy-hf.md is stale or edited by hand');
+    });
+
+    it('the measured runs are the tiny fixtures, each with both training steps, LoRA and inference; parameters agree', () => {
+      const fixtures = readdirSync(join(ROOT, 'test/fixtures')).filter((d) => d.startsWith('hf-tiny-')).sort();
+      assert.deepEqual(m.cases.map((c) => c.config.split('/')[2]).sort(), fixtures, 'every tiny fixture is measured (npm run validate:hf)');
+      const r = accuracyHf(m);
+      for (const row of r.rows) {
+        assert.ok(!row.error, `${row.name}: ${row.error}`);
+        assert.equal(row.params!.memplan, row.params!.transformers, `${row.name}: parameters`);
+        for (const q of row.quantities!) assert.ok(Number.isSafeInteger(q.measured) && q.measured > 0, `${row.name} ${q.label}`);
+      }
+      assert.ok(r.rows.length >= 10, 'at least 10 architectures');
+      // The page says whether the targets are met; here every quantity is held to the per-case target.
+      for (const row of r.rows) for (const q of row.quantities!) assert.ok(Math.abs(q.error_pct) <= HF_CASE_TARGET_PCT, `${row.name} ${q.label}: ${q.error_pct.toFixed(2)}%`);
+    });
   });
 
   it('docs/seeds.md is what scripts/seeds-doc.ts renders now', () => {

@@ -269,13 +269,17 @@ export function hfAttention(b: Builder, a: BlockArgs, x: T, o: AttentionOpts): T
     }
   } else {
     const repeat = (t: T) => (rep === 1 ? t : b.reshape(b.contiguous(b.expand(b.reshape(t, [n, KV, 1, L, hd]), [n, KV, rep, L, hd])), [n, H, L, hd]));
+    // repeat_kv is a copy when 1 < kv_heads < heads; with one kv head (multi-query) it is a stride-0 view and
+    // the copy happens inside each matmul (torch.matmul folds the batch axes), so v is repeated only at probs @ v.
+    const mqa = KV === 1;
     const kr = repeat(k);
-    const vr = repeat(v);
+    let vr = mqa ? v : repeat(v);
     let scores = b.matmul(q, kr, true);
     if (scaling !== 1) scores = b.scale(scores, scaling);
     if (o.causal) scores = b.add(scores, b.tensor('causal_mask', [n, 1, s, L], dtypeOf(q), 'activation'));
     const qType = dtypeOf(q);
     const probs = b.cast ? b.cast(b.softmax(b.cast(scores, 'f32')), qType) : b.softmax(scores);
+    if (mqa) vr = repeat(v);
     const ctx = b.matmul(b.dropout(probs, o.dropout), vr);
     merged = b.reshape(b.contiguous(b.transpose(ctx, [0, 2, 1, 3])), [n, s, H * hd]);
   }
