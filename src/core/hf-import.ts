@@ -167,7 +167,7 @@ function llamaFamily(c: Cfg, type: string, seq: number, notes: string[]) {
     knobs: seqKnob(int(c, 'max_position_embeddings', 2048)),
     blocks: [
       { name: 'embed_tokens', type: 'embedding', input: ['batch', 'seq'], vocab: 'vocab', dim: 'hidden' },
-      { name: 'rotary_emb', type: 'rotary', seq: 'seq', head_dim: 'head_dim' },
+      { name: 'rotary_emb', type: 'rotary', from: 'embed_tokens', head_dim: 'head_dim' },
       layer,
       { name: 'norm', type: 'rms_norm', from: 'layers', eps: num(c, 'rms_norm_eps', 1e-6) },
       { name: 'lm_head', type: 'linear', out: 'vocab', bias: false, ...(tied ? { tie: 'embed_tokens' } : {}) },
@@ -253,7 +253,7 @@ function esm(c: Cfg, seq: number, notes: string[]) {
       { name: 'token_dropout_fill', type: 'mul', value: 1, doc: 'token_dropout: masked_fill of <mask> positions (a new tensor)' },
       { name: 'token_dropout_ratio', type: 'mul', value: 0.88, doc: 'token_dropout: x (1 - 0.15 x 0.8)' },
       { name: 'token_dropout_scale', type: 'mul', value: 1, doc: 'token_dropout: / (1 - observed mask ratio) per sequence (a new tensor)' },
-      { name: 'rotary_emb', type: 'rotary', seq: 'seq', head_dim: 'head_dim' },
+      { name: 'rotary_emb', type: 'rotary', from: 'token_dropout_scale', head_dim: 'head_dim' },
       {
         name: 'layer', type: 'encoder_layer', style: 'esm', from: ['token_dropout_scale', 'rotary_emb'], repeat: 'layers', heads: 'heads', ffn_dim: 'ffn',
         activation: 'gelu_erf', dropout: p, attention_dropout: num(c, 'attention_probs_dropout_prob', 0.1),
