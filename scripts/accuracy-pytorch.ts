@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { loadConfig, ROOT } from '../src/cli/load.js';
-import { estimate } from '../src/core/estimate.js';
+import { loadConfig, loadPresets, ROOT } from '../src/cli/load.js';
+import { estimate, type Preset } from '../src/core/estimate.js';
 
 /** One case as validate.py reports it (the fields memplan reads; the rest is carried as data). */
 export interface MeasuredCase {
@@ -19,7 +19,9 @@ export interface MeasuredCase {
   forward_saved?: number;
   step1_peak?: number;
   step2_peak?: number;
-  steps?: { step: number; peak: number; forward_saved?: number; fwd_peaks?: number[]; bwd_peaks?: number[]; opt_ema_peak?: number; max_reserved?: number; device_used?: number; device_name?: string }[];
+  steps?: { step: number; peak: number; forward_saved?: number; fwd_peaks?: number[]; bwd_peaks?: number[]; opt_ema_peak?: number; max_reserved?: number; device_used?: number; context?: number; device_name?: string }[];
+  /** CUDA: torch.cuda.max_memory_allocated over the case (the largest step peak). */
+  max_memory_allocated_case?: number;
   [key: string]: unknown;
 }
 
@@ -29,6 +31,14 @@ export interface Measurement {
   device: string;
   threads: number;
   cases: MeasuredCase[];
+  /** CUDA runs: torch.version.cuda, CUDA_MODULE_LOADING, the card, its total memory, the run's seconds. */
+  cuda?: string | null;
+  cuda_module_loading?: string;
+  device_name?: string;
+  device_total?: number;
+  seconds?: number;
+  /** --device cuda where torch.cuda.is_available() is False: why, and no cases. */
+  unavailable?: string;
 }
 
 /** memplan's numbers for one case, estimated for the device and PyTorch version that measured. */
@@ -40,6 +50,11 @@ export interface CasePrediction {
   step1: number;
   step2: number;
   reserved: number;
+  /** CUDA: max_memory_allocated as the simulated allocator counts it, and with the card's preset the device total and context. */
+  allocated_peak?: number;
+  device_total?: number;
+  context?: number;
+  preset?: string;
   /** The same case under PyTorch 2.x rules, when the measurement was torch 1.x. */
   v2?: { forward_saved: number; step1: number; step2: number };
 }
@@ -57,11 +72,30 @@ export function measuredRunKeys(m: Pick<Measurement, 'device' | 'torch'>): { dev
   return { device: m.device === 'cuda' ? 'cuda' : 'cpu', pytorch: m.torch.startsWith('1.') ? '1.13' : '2' };
 }
 
+/**
+ * The shipped card preset for a measured GPU: the card's model in its name ("NVIDIA H200" -> h200, "NVIDIA
+ * A100-SXM4-80GB" -> a100-80) with the capacity within 5%; else the capacity alone within 2%.
+ */
+export function cardPreset(name = '', total = 0): Preset | undefined {
+  if (!total) return undefined;
+  const presets = [...loadPresets().values()].filter((p) => p.kind === 'gpu');
+  const near = (p: Preset, tol: number) => Math.abs(p.capacity_bytes - total) / total < tol;
+  const lower = name.toLowerCase();
+  return presets.find((p) => lower.includes(p.id.split('-')[p.id.startsWith('rtx') ? 1 : 0]!) && near(p, 0.05)) ?? presets.find((p) => near(p, 0.02));
+}
+
 /** memplan's prediction for a case config (absolute, or relative to the repository root). */
-export function predictCase(config: string, m: Pick<Measurement, 'device' | 'torch'>): CasePrediction {
+export function predictCase(config: string, m: Pick<Measurement, 'device' | 'torch'> & Partial<Measurement>): CasePrediction {
   const cfg = loadConfig(abs(config));
   const run = { ...cfg.run, ...measuredRunKeys(m) };
-  const est = estimate(cfg.model, run);
+  let preset: Preset | undefined;
+  if (run.device === 'cuda') {
+    // The measured stack (CUDA version and module loading: the context model) and the card's preset.
+    const cuda = /^(\d+\.\d+)/.exec(m.cuda ?? '')?.[1];
+    run.stack = { ...run.stack, ...(cuda ? { cuda } : {}), module_loading: /^(EAGER|DEFAULT)/i.test(m.cuda_module_loading ?? '') ? 'eager' : 'lazy' };
+    preset = cardPreset(m.device_name, m.device_total);
+  }
+  const est = estimate(cfg.model, run, preset ? { preset } : {});
   const p: CasePrediction = {
     model: cfg.model.name,
     params: est.params.total,
@@ -71,6 +105,10 @@ export function predictCase(config: string, m: Pick<Measurement, 'device' | 'tor
     step2: est.steady_allocated,
     reserved: est.reserved,
   };
+  if (run.device === 'cuda') {
+    p.allocated_peak = est.allocator?.allocated_peak ?? est.steady_allocated;
+    if (preset) Object.assign(p, { device_total: est.device_total, context: est.context?.bytes ?? 0, preset: preset.id });
+  }
   if (run.pytorch === '1.13') {
     const e2 = estimate(cfg.model, { ...run, pytorch: '2' });
     p.v2 = { forward_saved: e2.forward_saved, step1: e2.step1_allocated, step2: e2.steady_allocated };
@@ -96,7 +134,7 @@ export interface AccuracyPytorchRow {
   model?: string;
   quantities?: Record<string, Quantity>;
   param_mismatch?: string;
-  cuda?: { reserved_predicted: number; reserved_measured: number | undefined; device_used: number | undefined; device_name: string | undefined };
+  cuda?: { preset: string | null; allocated: Quantity; reserved: Quantity; device_total?: Quantity; context?: Quantity; device_name: string | undefined };
   v2?: CasePrediction['v2'];
 }
 
@@ -154,7 +192,15 @@ export function accuracyPytorch(measured: Measurement, predict: (config: string)
     }
     if (measured.device === 'cuda') {
       const s = m.steps?.[m.steps.length - 1];
-      row.cuda = { reserved_predicted: p.reserved, reserved_measured: s?.max_reserved, device_used: s?.device_used, device_name: s?.device_name };
+      const q = (predicted: number, meas: number): Quantity => ({ predicted, measured: meas, error_pct: errorPct(predicted, meas) });
+      row.cuda = {
+        preset: p.preset ?? null,
+        // torch.cuda.max_memory_allocated over the case vs memplan's (block sizes); the case's reserved peak.
+        allocated: q(p.allocated_peak ?? p.step2, m.max_memory_allocated_case ?? m.step2_peak ?? 0),
+        reserved: q(p.reserved, s?.max_reserved ?? 0),
+        ...(p.device_total !== undefined ? { device_total: q(p.device_total, s?.device_used ?? 0), context: q(p.context ?? 0, s?.context ?? 0) } : {}),
+        device_name: s?.device_name,
+      };
     }
     if (p.v2) row.v2 = p.v2;
     rows.push(row);
@@ -190,8 +236,13 @@ export function accuracyPytorch(measured: Measurement, predict: (config: string)
     }
   }
   if (measured.device === 'cuda') {
-    md += '\n### CUDA allocator and device totals\n\n| case | reserved predicted | max reserved measured | device used (total - free) | GPU |\n|---|---:|---:|---:|---|\n';
-    for (const r of rows) if (r.cuda) md += `| ${r.name} | ${fmt(r.cuda.reserved_predicted)} | ${fmt(r.cuda.reserved_measured ?? NaN)} | ${fmt(r.cuda.device_used ?? NaN)} | ${r.cuda.device_name} |\n`;
+    md += '\n### The CUDA allocator, the device total and the context\n\n';
+    md += `${measured.device_name}, ${fmt(measured.device_total ?? 0)} B; CUDA ${measured.cuda}, module loading ${measured.cuda_module_loading}; ${measured.seconds} s in all. `;
+    md += 'allocated: torch.cuda.max_memory_allocated over the case vs memplan\'s (block sizes); reserved: the case\'s peak of memory_reserved vs the simulated allocator\'s; ';
+    md += 'device total: mem_get_info\'s total - free at the end of step 2 vs memplan\'s device total; context: that less memory_reserved vs memplan\'s context (with the card preset named).\n\n';
+    md += '| case | preset | allocated: memplan / measured | reserved: memplan / measured | device total: memplan / measured | context: memplan / measured |\n|---|---|---:|---:|---:|---:|\n';
+    const cell = (q?: Quantity) => (q ? `${fmt(q.predicted)} / ${fmt(q.measured)} (${pct(q.error_pct)})` : '-');
+    for (const r of rows) if (r.cuda) md += `| ${r.name} | ${r.cuda.preset ?? '-'} | ${cell(r.cuda.allocated)} | ${cell(r.cuda.reserved)} | ${cell(r.cuda.device_total)} | ${cell(r.cuda.context)} |\n`;
   }
   // One page per device and PyTorch generation: the CPU / 1.13 page, the CPU / 2.x page, the CUDA page.
   const docName = measured.device === 'cuda' ? 'accuracy-pytorch-cuda' : measured.torch.startsWith('1.') ? 'accuracy-pytorch' : 'accuracy-pytorch-2';
@@ -201,6 +252,9 @@ export function accuracyPytorch(measured: Measurement, predict: (config: string)
         torch: measured.torch,
         device: measured.device,
         threads: measured.threads,
+        ...(measured.device === 'cuda'
+          ? { cuda: measured.cuda, cuda_module_loading: measured.cuda_module_loading, device_name: measured.device_name, device_total: measured.device_total, seconds: measured.seconds }
+          : {}),
         median_abs_error_pct: med,
         max_abs_error_pct: max,
         rows,
@@ -231,12 +285,43 @@ export function scopeOf(m: Pick<Measurement, 'torch' | 'device' | 'threads'>, ca
 
 /** The measurement stored in a committed .json (validate.py's output, configs relative to the root). */
 export function storedMeasurement(json: string): Measurement {
-  const d = JSON.parse(json) as { torch: string; device: string; threads: number; measured: MeasuredCase[] };
-  return { torch: d.torch, device: d.device, threads: d.threads, cases: d.measured };
+  const d = JSON.parse(json) as Omit<Measurement, 'cases'> & { measured: MeasuredCase[] };
+  const { measured, ...rest } = d;
+  const keep = ['torch', 'device', 'threads', 'cuda', 'cuda_module_loading', 'device_name', 'device_total', 'seconds'] as const;
+  return { ...Object.fromEntries(keep.filter((k) => rest[k] !== undefined).map((k) => [k, rest[k]])), cases: measured } as Measurement;
 }
 
 /** A `--measured` file: validate.py's own output, or a committed page's .json (its stored measurement). */
 export function readMeasurement(json: string): Measurement {
   const d = JSON.parse(json) as Partial<Measurement> & { measured?: unknown };
   return d.measured ? storedMeasurement(json) : (d as Measurement);
+}
+
+/** docs/accuracy-pytorch-cuda.md where no GPU answered: what the run would measure, and that it was not run. */
+export function notRunPage(m: Pick<Measurement, 'unavailable'>, cudaCases: readonly string[], budgetS: number): string {
+  return `# memplan's PyTorch estimates against real PyTorch on a GPU
+
+**Not run: no GPU.** \`npm run validate:torch -- --device cuda\` found none: ${m.unavailable}.
+Every number memplan states for a GPU (reserved, the largest free block, fragmentation, the device total, the
+CUDA context) is so far built from PyTorch's source (the caching allocator, ported in src/core/allocator/) and
+published measurements ([accuracy-gpu.md](accuracy-gpu.md)), not from a run of this script.
+
+## What the run measures
+
+On the short case list in scripts/validate-torch.mjs (CUDA_CASES: ${cudaCases.length} cases, one warm-up and two training steps
+each; it starts no case after ${budgetS} s, so it ends in under 8 minutes), per case, after torch.cuda.empty_cache():
+
+* **allocated**: torch.cuda.max_memory_allocated over the case, against memplan's max_memory_allocated (its
+  simulated allocator's block sizes);
+* **reserved**: the peak of torch.cuda.memory_reserved over the case, against the simulated reserved peak;
+* **device total**: mem_get_info's total - free at the end of step 2 (the context plus everything reserved),
+  against memplan's device total with the card's preset;
+* **context**: that device total less memory_reserved at the same moment, against memplan's context model
+  (the measured CUDA version and module loading, the preset's values);
+* torch.cuda.memory_stats(), which \`memplan calibrate\` reads (docs/calibrate.md);
+* and, as on the CPU pages, forward_saved and the step 1 / step 2 peaks.
+
+Run it where a GPU and PyTorch 2 are: \`PYTHON=/path/to/python npm run validate:torch -- --device cuda\`. It
+rewrites this page with the table.
+`;
 }

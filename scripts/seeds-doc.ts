@@ -4,6 +4,7 @@
  * shipped configs; test/docs/generated-docs.test.ts fails when the committed page differs from what this renders.
  * Run: `npm run docs:seeds`.
  */
+import { shapeSweep } from '../src/core/sweep.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,7 @@ function configTable(model: SeedModel): string {
       fmt(e.allocated),
       fmt(e.reserved),
       fmt(e.device_total),
-      e.gpu ? `${e.gpu.id}: ${e.fits ? 'fits' : 'OVER'} (${gib(e.headroom!)})` : '-',
+      e.gpu ? `${e.gpu.id}: ${e.verdict ?? (e.fits ? 'fits' : 'OVER')} (${gib(e.headroom!)})` : '-',
       r.description,
     ];
   });
@@ -42,7 +43,11 @@ function configTable(model: SeedModel): string {
 
 /** The largest micro-batch that fits the config's card (doubling, then bisection). */
 function maxBatch(model: SeedModel, name: string, extra: Record<string, unknown> = {}): number {
-  const fits = (b: number) => estimateRun(model, name, { ...extra, batch_size: b }).fits === true;
+  // Held to the band's high edge, as check and recommend hold configs.
+  const fits = (b: number) => {
+    const e = estimateRun(model, name, { ...extra, batch_size: b });
+    return e.band ? e.band.high <= e.gpu!.capacity && !e.allocator?.oom : e.fits === true;
+  };
   if (!fits(1)) return 0;
   let lo = 1;
   let hi = 2;
@@ -119,9 +124,17 @@ function rna3e(): string {
   });
   const alloc = ['batch-2', 'batch-2-max-split-128', 'batch-2-alloc-conf'].map((cfg) => {
     const e = estimateRun(m, cfg);
-    return [`[${cfg}](../models/${m}/${cfg}.yaml)`, fmt(e.allocated), fmt(e.reserved), fmt(e.reserved - e.allocated), e.components.find((c) => c.key === 'allocator')!.formula];
+    const a = e.allocator!;
+    return [`[${cfg}](../models/${m}/${cfg}.yaml)`, a.settings, fmt(e.allocated), fmt(e.reserved), fmt(e.reserved - e.allocated), `${fmt(a.at_peak.largest_free)} of ${fmt(a.at_peak.cached_free)} (${(a.at_peak.fragmentation * 100).toFixed(0)}%)`];
   });
-  const big = estimateRun(m, 'largest-graph');
+  // An epoch's batches: complexes of varying size around the assumed 2,000 atoms, one 3x batch among them.
+  const atoms = [2000, 1500, 2600, 1800, 3000, 2200, 1200, 2800, 6000, 2000, 2400];
+  const sweeps = ['batch-2', 'batch-2-max-split-128', 'batch-2-alloc-conf'].map((cfg) => {
+    const run = loadRun(m, cfg);
+    return { cfg, s: shapeSweep(run.model, run.run, atoms.map((a) => ({ atoms: a })), run.preset) };
+  });
+  const sw = sweeps[0]!.s;
+  const sweepRows = sw.rows.map((r, i) => [String(i + 1), int(r.shape.atoms!), fmt(r.allocated), ...sweeps.map((x) => fmt(x.s.rows[i]!.reserved)), fmt(r.reserved_alone)]);
   const edges = dims(b2, 'edges');
   const d = dims(b2, 'irreps_dim');
   return `## RNA-3E-FFI (seed 001) - [models/rna-3e-ffi](../models/rna-3e-ffi/)
@@ -133,25 +146,33 @@ per complex, ${int(edges)} edges for batch 2, mostly non-bonded), and the card i
 ${configTable(m)}
 
 **Fragmentation, not a leak.** One step allocates the same ${fmt(b2.allocated)} every time for graphs of this size:
-nothing accumulates in memplan's model of a step. What grows over epochs is *reserved* memory: the caching allocator
-keeps the segments it carved for the largest batch so far. A batch of two 3x-size graphs
-([largest-graph](../models/${m}/largest-graph.yaml)) needs ${fmt(big.allocated)} allocated, ${fmt(big.reserved)} reserved, and the
-cache keeps it after smaller batches; the per-edge tensors (${int(edges)} x ${d} x 4 B = ${fmt(edges * d * 4)} each at batch 2)
-change size with every batch, which is what splits cached blocks.
+nothing accumulates in memplan's model of a step. What grows over an epoch is *reserved* memory: PyTorch's caching
+allocator (simulated by memplan, ported from \`CUDACachingAllocator.cpp\`) keeps the segments it carved for earlier
+batches. An epoch's batches, one optimizer step each, through one allocator (\`memplan estimate
+models/rna-3e-ffi/batch-2.yaml --shapes atoms=${atoms.join(',')}\`):
 
-${table(['config', 'allocated', 'reserved', 'reserved - allocated', 'allocator term'], alloc)}
+${table(['batch', 'atoms per graph', 'allocated (this batch)', 'reserved: default', 'max_split_size_mb:128', 'expandable + max_split', 'reserved alone (default)'], sweepRows)}
+
+No batch allocates more than ${fmt(sw.allocated_max)}, and none needs more than ${fmt(sw.reserved_alone_max)} reserved on its
+own, yet the default allocator ends the epoch holding ${fmt(sw.reserved_final)}: every per-edge tensor
+(${int(edges)} x ${d} x 4 B = ${fmt(edges * d * 4)} at 2,000 atoms) changes size with the batch, so cached blocks of the
+old sizes are split or left unused and new segments are carved. That is the guide's growth over epochs, and its
+cause is fragmentation, not a leak. With \`expandable_segments:True,max_split_size_mb:128\` (the guide's fix) the
+cache ends at ${fmt(sweeps[2]!.s.reserved_final)}, about what the largest batch needs alone: one growing segment per pool
+tiles the varying sizes. \`max_split_size_mb:128\` alone ends at ${fmt(sweeps[1]!.s.reserved_final)}: blocks of 128 MiB
+and more are never split and only serve requests within 20 MiB of their size, so with per-edge tensors of
+every size it carves more segments, not fewer. These are the simulation's predictions (docs/memory-model.md
+section 10), not yet measured on a GPU (docs/accuracy-pytorch-cuda.md).
+
+One batch at a time (each config alone, three steps):
+
+${table(['config', 'allocator', 'allocated', 'reserved', 'reserved - allocated', 'largest free block of cached free (fragmentation) at the peak'], alloc)}
 
 The guide's other root causes, in memplan's terms: holding on to the previous \`batch\` keeps its input tensors
 (${fmt(comp(b2, 'input_batch'))} at batch 2: node features, targets and edge indices, which memplan counts once per
 layer) alive into the next step, small next to the step; \`torch.save\` of a checkpoint copies tensors to host memory and adds no GPU tensors; "cache
-accumulation" is the reserved-minus-allocated gap below.
-
-\`expandable_segments:True\` maps pages into one growing segment, so variable-size per-edge tensors reuse it
-instead of splitting fixed segments; \`max_split_size_mb:128\` stops the allocator from splitting cached blocks
-over 128 MB for smaller requests. Neither changes allocated bytes: memplan's allowances (10% default, 6% with
-max_split_size_mb, 2% with expandable segments) are a modelling choice from one published report
-(16.4 GiB -> 10.8 GiB reserved), not a measurement of this model. \`empty_cache()\` every few batches returns the
-cache, at the price of re-allocating it.
+accumulation" is the reserved-minus-allocated gap above. \`empty_cache()\` every few batches returns the whole
+free segments, at the price of re-allocating them.
 
 **The "additional tips", each against batch 2 (${fmt(b2.allocated)} allocated):**
 
@@ -195,7 +216,7 @@ ${configTable(m)}
 | ESM on 32 sequences at once OOMs on an 80 GB A100; 4 fits | no gradients: ${fmt(comp(e32, 'weights'))} of weights plus one layer's transients; batch 32 of ${int(L)} tokens: ${fmt(e32.device_total)}; batch 4: ${fmt(e4.device_total)} | A plain forward at 32 fits with room to spare. The largest transient is one layer's attention, 32 x ${H} x ${int(L)}^2 x 4 B = ${fmt(32 * H * L * L * 4)}. |
 | (what does OOM) | keeping every layer's attention maps (contacts / need_head_weights): 32 x ${nl} x ${H} x ${int(L)}^2 x 4 B = ${fmt(32 * nl * H * L * L * 4)}; total ${fmt(e32m.device_total)} at 32, ${fmt(e4m.device_total)} at 4 | Reproduces the guide: 32 OOMs, 4 fits. Without maps, longer sequences (a batch pads to its longest) are the other way to OOM. |
 | Batch 8 on one GPU, 24 on 3 GPUs = 8 per GPU | one GPU: ${fmt(t1.device_total)}; 3 x DDP at 8 per GPU: ${fmt(t3.device_total)} per GPU (+${fmt(comp(t3, 'ddp_buckets'))} gradient buckets, effective batch ${t3.effective_batch}) | Per-GPU memory is what must fit, and it is the single-GPU figure plus DDP's bucket copy of the gradients. |
-| \`torch.cuda.empty_cache()\` after \`zero_grad()\` prevents accumulation | allocated at the peak is unchanged (${fmt(t1.allocated)}); only the cached part of reserved (${fmt(t1.reserved - t1.allocated)} allowance) is returned | Lowers nvidia-smi's number, not the peak; costs re-allocation every step. |
+| \`torch.cuda.empty_cache()\` after \`zero_grad()\` prevents accumulation | allocated at the peak is unchanged (${fmt(t1.allocated)}); only the cached part of reserved (${fmt(t1.reserved - t1.allocated)}, simulated) is returned | Lowers nvidia-smi's number, not the peak; costs re-allocation every step. |
 | \`--mem\` from 100G to 400G for 10k structures + ESM + graphs | cache per process: ${fmt(perProc)} (embeddings 10,000 x ${int(dims(host, 'residues'))} x ${int(dims(host, 'esm_dim'))} x 4 B = ${fmt(10000 * embedOne)} of it); ${dims(host, 'processes')} DDP processes each load it: ${fmt(comp(host, 'buffers'))}, plus the pickle buffers while loading: peak ${fmt(host.allocated)} + process baseline = ${fmt(host.device_total)} | Over 100G (${fmt(h100)}), within 400G (${fmt(h400)}). Sharing one copy (memory-mapped arrays) would need about ${fmt(perProc)}. |
 `;
 }
@@ -250,7 +271,7 @@ ${configTable(m)}
 | 2. --token-limit 512 | quadratic on sample attention, linear on ASV attention | ${fmt(tl.allocated)} | ${ratio(base.allocated, tl.allocated)}: right; the ASV part (linear) dominates, so the total halves. |
 | 3. batch 1 x accumulation 32 | "reduces batch size per forward pass, but doesn't reduce peak memory per sample" | ${fmt(acc.allocated)} | ${ratio(base.allocated, acc.allocated)}: right per sample; the step's peak halves with the micro-batch (gradients, ${fmt(comp(acc, 'gradients'))}, stay resident across micro-batches). |
 | 4. embedding 64, 2 heads, 2 layers | O(embedding_dim) | ${fmt(small.allocated)} | ${ratio(base.allocated, small.allocated)} (fewer layers and halved widths; attention maps shrink with heads) |
-| 5. --use-expandable-segments | "doesn't reduce peak memory" | ${fmt(exp.allocated)}, reserved ${fmt(exp.reserved)} (was ${fmt(base.reserved)}) | right: allocated unchanged, reserved allowance ${fmt(base.reserved - base.allocated)} -> ${fmt(exp.reserved - exp.allocated)} |
+| 5. --use-expandable-segments | "doesn't reduce peak memory" | ${fmt(exp.allocated)}, reserved ${fmt(exp.reserved)} (was ${fmt(base.reserved)}) | right: allocated unchanged; reserved beyond it (the simulated allocator) ${fmt(base.reserved - base.allocated)} -> ${fmt(exp.reserved - exp.allocated)} |
 | 6. mixed precision | "~2x reduction for activations and gradients" | ${fmt(bf.allocated)} | ${ratio(base.allocated, bf.allocated)}: autocast runs softmax in fp32, so the attention probabilities (the largest tensors) stay 4 bytes; gradients and AdamW state stay fp32. |
 
 **The recommended 24 GB settings** (batch 2 x 16, chunks of 256, token limit 512, expandable segments):
@@ -287,7 +308,7 @@ function peptide(): string {
   const cfgRows = guideRows.map(([cfg, fwd, total, status]) => {
     const e = estimateRun(m, cfg);
     const act = comp(e, 'saved_activations') + comp(e, 'loss_buffers') + comp(e, 'transients') + comp(e, 'activation_grads');
-    return [`[${cfg}](../models/${m}/${cfg}.yaml)`, fwd, fmt(act), total, fmt(e.device_total), status, e.fits ? 'fits' : 'OVER'];
+    return [`[${cfg}](../models/${m}/${cfg}.yaml)`, fwd, fmt(act), total, fmt(e.device_total), status, e.verdict ?? (e.fits ? 'fits' : 'OVER')];
   });
   const full = estimateRun(m, 'full-graph-96x1');
   const persistent = comp(cur, 'weights') + comp(cur, 'gradients') + comp(cur, 'optimizer_state') + comp(cur, 'ema');
@@ -313,7 +334,7 @@ ${configTable(m)}
 | Activations (8 supervision + 6 latent steps) | ~2-3 GB | ${fmt(comp(cur, 'saved_activations'))} | 17 x [${B}, ${dims(cur, 'seq')}, ${dims(cur, 'd_model')}] x 2 B + 3 x [${B}, ${dims(cur, 'heads')}, ${dims(cur, 'seq')}, ${dims(cur, 'seq')}] x (2, 2, 1 B) per layer application, ${dims(cur, 'layer_applications')} applications |
 | Gaussian spectrum loss | ~800 MB | ${fmt(spectrumAt(cur))} at the peak (${fmt(comp(cur, 'loss_buffers'))} kept for backward + ${fmt(comp(cur, 'transients'))} while rendering) | one [${B}, ${peaks}, ${int(bins)}] fp32 tensor is ${B} x ${peaks} x ${int(bins)} x 4 B = ${int(spec)} B; two are kept for backward, two more exist while rendering |
 | Precursor loss | ~50 MB | ${fmt(B * dims(cur, 'max_length') * dims(cur, 'aa_vocab') * 4)} | [${B}, ${dims(cur, 'max_length')}, ${dims(cur, 'aa_vocab')}] x 4 B: lighter still than the guide says |
-| Buffer/overhead | ~1 GB | CUDA context + cuBLAS ${fmt(comp(cur, 'cuda_context'))}, allocator allowance ${fmt(comp(cur, 'allocator'))} | |
+| Buffer/overhead | ~1 GB | CUDA context + cuBLAS ${fmt(comp(cur, 'cuda_context'))}, allocator cache (simulated) ${fmt(comp(cur, 'allocator'))} | |
 | "~9-10 GB base" | | weights + gradients + AdamW + EMA = ${fmt(persistent)} | ${int(P)} x 4 B x 5 = ${int(P * 20)} B: the base is negligible; activations and the spectrum loss are the whole budget |
 
 **What dominates:** at batch ${B}, saved activations are ${pct(comp(cur, 'saved_activations'), cur.allocated)} and the spectrum tensors
@@ -348,9 +369,11 @@ Each project under \`../shared/seeds/\` wrote its memory guide by hand. Each is 
 is memplan's own estimate of those configs. Dimensions a guide leaves out are marked \`assumed\` in the descriptors,
 with the reason; where a conclusion depends on one, the text says so.
 
-Columns: **allocated** is the tensor peak (\`torch.cuda.max_memory_allocated\`), **reserved** adds the caching
-allocator's allowance, **device total** adds the CUDA context and workspaces (what nvidia-smi shows; for host RAM
-the process baseline). Binary units (GiB) first, decimal (GB) in brackets; the guides mostly mean GB.
+Columns: **allocated** is the tensor peak (\`torch.cuda.max_memory_allocated\`), **reserved** is the caching
+allocator simulated over three steps (\`torch.cuda.max_memory_reserved\`), **device total** adds the CUDA context and
+workspaces (what nvidia-smi shows; for host RAM the process baseline); the verdict is held to the risk band's high
+edge (FITS / AT RISK / OVER, docs/memory-model.md). Binary units (GiB) first, decimal (GB) in brackets; the guides
+mostly mean GB.
 
 ${rnaMultiscale()}
 ${rna3e()}

@@ -28,7 +28,7 @@ export function loadPreset(id: string): Preset {
   return getPreset(id);
 }
 
-/** Every preset under presets/, by id. */
+/** Every preset: the shipped ones under presets/, then MEMPLAN_PRESETS folders merged over them (docs/cli.md). */
 export function listPresets(): Preset[] {
   return [...loadPresets().values()];
 }

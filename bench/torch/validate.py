@@ -7,7 +7,7 @@ models.py and runs step 1 and step 2 exactly as the config says: optimizer (SGD,
 foreach or for-loop), gradient accumulation (loss / grad_accum per micro-batch), checkpointing and
 chunking as the descriptor says, EMA (in-place foreach update after the optimizer step), bf16 autocast
 (torch.autocast around forward and loss), frozen blocks under torch.no_grad, and
-optimizer.zero_grad(set_to_none=True) at the start of every step (explicit: torch 1.13 defaults to False).
+optimizer.zero_grad(set_to_none=...) at the start of every step, as the run's `set_to_none` says (default True; explicit, as torch 1.13 defaults to False).
 
 Measured, all relative to the byte count taken BEFORE the model is built, so weights, gradients, optimizer
 state, EMA copy and the micro-batch are all included, like memplan's `allocated` (which excludes nothing):
@@ -27,9 +27,14 @@ CPU (default here): bytes come from libmemhook.so (LD_PRELOAD, see harness.py): 
 MEMPLAN_COUNT=tensors counts tensor storage only.
 bf16-mixed on torch 1.13: a bf16 tensor reaching a layer_norm block is normalised with the weight and bias
 cast to bf16 (1.13 has no mixed-dtype CPU layer_norm; see models.LayerNorm).
-CUDA (when `--device cuda` or a GPU is present): torch.cuda.memory_allocated / max_memory_allocated with
-reset_peak_memory_stats per step, plus memory_reserved and the device total (mem_get_info: total - free).
-The CUDA path is written to the same plan but has not been run (no GPU where this was written).
+CUDA (`--device cuda`): torch.cuda.memory_allocated / max_memory_allocated with reset_peak_memory_stats per
+step; per case, after torch.cuda.empty_cache(): the peak of memory_reserved over the whole case (folded across
+the per-step resets), the device in use at the end of each step (mem_get_info: total - free; reserved does
+not shrink without empty_cache, so this is context + reserved at its peak), the context as device used -
+memory_reserved at the same moment, and torch.cuda.memory_stats() (what `memplan calibrate` reads). When
+torch.cuda.is_available() is False the output says so (`unavailable`) and has no cases.
+The CUDA path is written to this plan but has not been run (no GPU where this was written).
+`--budget-s N` starts no case after N seconds (the rest are reported as skipped).
 """
 import argparse
 import contextlib
@@ -81,6 +86,19 @@ class CpuCounter:
 class CudaCounter:
     device = "cuda"
 
+    def __init__(self):
+        self.max_reserved = 0
+
+    def begin_case(self):
+        """Cached segments of the previous case go back to the driver; the case's reserved peak starts here."""
+        gc.collect()
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        self.max_reserved = torch.cuda.memory_reserved()
+        free, total = torch.cuda.mem_get_info()
+        return {"reserved_at_start": self.max_reserved, "device_used_at_start": total - free}
+
     def cur(self):
         return torch.cuda.memory_allocated()
 
@@ -89,12 +107,17 @@ class CudaCounter:
 
     def reset_peak(self):
         torch.cuda.synchronize()
+        # reset_peak_memory_stats also resets the reserved peak: keep the case's own.
+        self.max_reserved = max(self.max_reserved, torch.cuda.max_memory_reserved())
         torch.cuda.reset_peak_memory_stats()
 
     def extra(self):
+        torch.cuda.synchronize()
         free, total = torch.cuda.mem_get_info()
-        return {"reserved": torch.cuda.memory_reserved(), "max_reserved": torch.cuda.max_memory_reserved(),
-                "device_used": total - free, "device_total": total, "device_name": torch.cuda.get_device_name()}
+        reserved = torch.cuda.memory_reserved()
+        self.max_reserved = max(self.max_reserved, torch.cuda.max_memory_reserved())
+        return {"reserved": reserved, "max_reserved": self.max_reserved, "device_used": total - free,
+                "context": total - free - reserved, "device_total": total, "device_name": torch.cuda.get_device_name()}
 
 
 def storage_nbytes(t):
@@ -152,7 +175,9 @@ def run_case(run, desc, counter, steps=2):
            "trainable": sum(p.numel() for p in trainable), "steps": []}
     accum = run["grad_accum"]
     for step in range(1, steps + 1):
-        opt.zero_grad(set_to_none=True)
+        # The run's zero_grad: set_to_none (default) frees the gradients; False zeroes them in place, so they
+        # stay allocated through the next forward and backward.
+        opt.zero_grad(set_to_none=run.get("set_to_none", True))
         gc.collect()
         counter.reset_peak()
         s = {"step": step, "start": counter.cur() - c0}
@@ -192,6 +217,9 @@ def run_case(run, desc, counter, steps=2):
         s["end"] = counter.cur() - c0
         s.update(counter.extra())
         out["steps"].append(s)
+    if device == "cuda":
+        out["memory_stats"] = {k: v for k, v in torch.cuda.memory_stats().items() if not isinstance(v, (list, dict))}
+        out["max_memory_allocated_case"] = max(s["peak"] for s in out["steps"])
     st = [v for p in trainable for v in opt.state[p].values() if torch.is_tensor(v)]
     out["optimizer_state"] = sum(v.numel() * v.element_size() for v in st)
     out["forward_saved"] = out["steps"][0]["forward_saved"]
@@ -208,29 +236,49 @@ def main(argv):
     ap.add_argument("configs", nargs="+")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--out")
+    ap.add_argument("--budget-s", type=float, default=0, help="start no case after this many seconds (0: no limit)")
     a = ap.parse_args(argv)
-    counter = CudaCounter() if a.device == "cuda" else CpuCounter()
-    if a.device == "cuda":
-        torch.cuda.init()
     results = {"torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(), "cases": []}
+    if a.device == "cuda":
+        results["cuda"] = torch.version.cuda
+        # torch sets CUDA_MODULE_LOADING=LAZY when it is unset (CUDA >= 11.7); what the driver was told.
+        results["cuda_module_loading"] = os.environ.get("CUDA_MODULE_LOADING", "LAZY (torch's default)")
+        if not torch.cuda.is_available():
+            results["unavailable"] = "torch.cuda.is_available() is False (torch %s, built with CUDA %s)" % (torch.__version__, torch.version.cuda)
+            return write(results, a.out)
+        torch.cuda.init()
+        results["device_name"] = torch.cuda.get_device_name()
+        results["device_total"] = torch.cuda.mem_get_info()[1]
+    counter = CudaCounter() if a.device == "cuda" else CpuCounter()
+    start = time.time()
     if a.device == "cpu" and counter.tensors_only:
         results["count"] = "tensors"
     for path in a.configs:
+        if a.budget_s and time.time() - start > a.budget_s:
+            results["cases"].append({"config": path, "error": "skipped: the %g s budget was spent" % a.budget_s})
+            continue
         run, desc = M.load_case(path)
         t0 = time.time()
         try:
             run_case(run, desc, counter, steps=1)  # warm-up: first-call kernel caches are allocated before the baseline
             gc.collect()
+            begin = counter.begin_case() if a.device == "cuda" else {}
             r = run_case(run, desc, counter)
+            r.update(begin)
             r["config"] = path
         except Exception as e:  # a case PyTorch cannot run is reported, not fatal
             r = {"config": path, "error": "%s: %s" % (type(e).__name__, e)}
         r["seconds"] = round(time.time() - t0, 2)
         results["cases"].append(r)
         print("%-60s %s" % (path, r.get("error") or "saved %d step1 %d step2 %d" % (r["forward_saved"], r["step1_peak"], r["step2_peak"])), file=sys.stderr)
+    results["seconds"] = round(time.time() - start, 1)
+    write(results, a.out)
+
+
+def write(results, out):
     text = json.dumps(results, indent=1)
-    if a.out:
-        with open(a.out, "w") as f:
+    if out:
+        with open(out, "w") as f:
             f.write(text + "\n")
     else:
         print(text)

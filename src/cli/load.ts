@@ -3,8 +3,8 @@
  * file (and the line, where the path can be found in the text) so it prints as
  * `models/aam/model.yaml:14: blocks[3].heads`.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import { MemplanError } from '../core/errors.js';
@@ -285,19 +285,54 @@ function checkCards(run: RunConfig): void {
   }
 }
 
-let presetCache: Map<string, Preset> | undefined;
+/** User preset folders: `--presets DIR` (set by the CLI) and MEMPLAN_PRESETS (folders joined by the path delimiter). */
+let userPresetDirs: string[] = [];
+let presetCache: { key: string; presets: Map<string, Preset> } | undefined;
 
-export function loadPresets(dir = join(ROOT, 'presets')): Map<string, Preset> {
-  if (presetCache && dir === join(ROOT, 'presets')) return presetCache;
-  const out = new Map<string, Preset>();
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+/** Sets the folders given with --presets (they come after MEMPLAN_PRESETS, so they win). */
+export function setPresetDirs(dirs: readonly string[]): void {
+  userPresetDirs = [...dirs];
+}
+
+/** The preset folders in merge order (later wins): shipped, MEMPLAN_PRESETS, --presets. */
+export function presetDirs(): { dir: string; origin: string }[] {
+  const env = (process.env.MEMPLAN_PRESETS ?? '').split(delimiter).filter((d) => d.trim());
+  return [
+    { dir: join(ROOT, 'presets'), origin: 'shipped' },
+    ...env.map((d) => ({ dir: resolve(d), origin: `MEMPLAN_PRESETS ${display(resolve(d))}` })),
+    ...userPresetDirs.map((d) => ({ dir: resolve(d), origin: `--presets ${display(resolve(d))}` })),
+  ];
+}
+
+function readPresetDir(dir: string, origin: string, out: Map<string, Preset>): void {
+  let files: string[];
+  try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    files = readdirSync(dir).filter((x) => x.endsWith('.yaml') || x.endsWith('.yml')).sort();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new MemplanError('E_FILE', `cannot read the preset folder ${display(dir)}: ${code === 'ENOENT' ? 'no such folder' : (code ?? (e as Error).message)}`, {
+      path: origin.startsWith('--') ? '--presets' : origin.startsWith('MEMPLAN') ? 'MEMPLAN_PRESETS' : undefined,
+      expected: 'a folder of preset YAML files (schema/preset.schema.json)',
+    });
+  }
+  for (const f of files) {
     const file = join(dir, f);
     const { data, text } = readYaml(file);
     within(file, text, () => validate('preset', data));
-    const p = data as Preset;
+    const p = { ...(data as Preset), origin: origin === 'shipped' ? 'shipped' : `${origin}/${f}` };
+    if (p.origin !== 'shipped' && out.has(p.id)) p.origin += ` (replaces ${out.get(p.id)!.origin === 'shipped' ? 'the shipped preset' : out.get(p.id)!.origin})`;
     out.set(p.id, p);
   }
-  presetCache = out;
+}
+
+/** Every preset: the shipped ones, then user folders merged over them (a user preset with a shipped id replaces it). */
+export function loadPresets(dirs = presetDirs()): Map<string, Preset> {
+  const key = JSON.stringify(dirs);
+  if (presetCache?.key === key) return presetCache.presets;
+  const out = new Map<string, Preset>();
+  for (const { dir, origin } of dirs) readPresetDir(dir, origin, out);
+  presetCache = { key, presets: out };
   return out;
 }
 

@@ -15,8 +15,11 @@ import { registerCompletion } from './commands/completion.js';
 import { registerImport } from './commands/import.js';
 import { examplesText, unitsFromArgv } from './common.js';
 import { setUnits } from '../core/units.js';
+import { registerCalibrate } from './commands/calibrate.js';
 import { EXIT, printError, type CommandContext, type IO } from './context.js';
 import { safeWriter } from './safe-output.js';
+import { setPresetDirs } from './load.js';
+import { collect } from './options.js';
 
 export async function main(raw: IO): Promise<number> {
   // Input text reaches the output (names, notes, expressions in errors): nothing printed may steer a terminal or a CI runner.
@@ -36,9 +39,13 @@ export async function main(raw: IO): Promise<number> {
     'memplan recommend --effective-batch 96        # configs that fit, ranked',
     'memplan plot -o memory.html --format html     # memory vs batch, breakdown, step timeline',
     'memplan check models/                         # CI gate',
+    'memplan --presets my-cards/ gpus              # your own card presets (also MEMPLAN_PRESETS)',
   ])}\nWith no config argument, memplan reads memplan.yaml, .memplanrc.yaml, the "memplan" key of package.json, or\nthe one run config in the current directory.\nExit codes: 0 fits, 1 over budget, 2 bad input or internal error. Reference: docs/cli.md`);
   registerInit(program, ctx);
   registerImport(program, ctx);
+  program.option('--presets <dir>', 'a folder of your own card presets, merged over the shipped ones (repeatable; also MEMPLAN_PRESETS)', collect, []);
+  // Every command reads presets through load.ts: give it the folders before any action runs.
+  program.hook('preAction', () => setPresetDirs((program.opts() as { presets?: string[] }).presets ?? []));
   registerEstimate(program, ctx);
   registerGpus(program, ctx);
   registerCheck(program, ctx);
@@ -46,6 +53,7 @@ export async function main(raw: IO): Promise<number> {
   registerRecommend(program, ctx);
   registerPlot(program, ctx);
   registerCompletion(program, ctx);
+  registerCalibrate(program, ctx);
   ctx.json = io.argv.some((a, i) => (a === '--format' && io.argv[i + 1] === 'json') || a === '--format=json' || a === '--json');
   const units = setUnits('binary');
   try {

@@ -1,6 +1,7 @@
 /** Shared option parsing: --set key=value overrides and --format. */
 import * as yaml from 'js-yaml';
 import { MemplanError } from '../core/errors.js';
+import type { Edge } from '../core/estimate.js';
 
 export type Format = 'table' | 'json' | 'markdown';
 
@@ -12,12 +13,21 @@ export function parseFormat(v: string | undefined, allowed: readonly string[] = 
   return f;
 }
 
+export const EDGES: readonly Edge[] = ['low', 'expected', 'high'];
+
+/** --edge: which edge of the risk band decides fits / over (default the high edge). */
+export function parseEdge(v: string | undefined): Edge {
+  const e = v ?? 'high';
+  if (!EDGES.includes(e as Edge)) throw new MemplanError('E_OPTION', `unknown edge "${e}"`, { path: '--edge', expected: EDGES.join(', ') });
+  return e as Edge;
+}
+
 /** Run-config keys --set can reach directly; any other key is a dimension override. */
 const RUN_KEYS = new Set([
-  'batch_size', 'grad_accum', 'precision', 'optimizer', 'ema', 'checkpointing', 'attention', 'runtime', 'device', 'pytorch', 'gpu',
+  'batch_size', 'grad_accum', 'precision', 'optimizer', 'ema', 'checkpointing', 'attention', 'runtime', 'device', 'pytorch', 'gpu', 'set_to_none',
   'mode', 'lora', 'quantization', 'kv_cache',
 ]);
-const NESTED = new Set(['optimizer', 'ema', 'distributed', 'allocator', 'budget', 'dims', 'lora', 'quantization', 'kv_cache']);
+const NESTED = new Set(['optimizer', 'ema', 'distributed', 'allocator', 'budget', 'dims', 'lora', 'quantization', 'kv_cache', 'stack']);
 
 /** Probe backends (`--backend`, for `probe` and `recommend --verify`). */
 export const BACKENDS = ['wasm', 'cpu', 'node', 'node-gpu'] as const;

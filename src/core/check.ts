@@ -3,7 +3,7 @@
  * since a baseline run? Pure: the CLI (`memplan check`) reads the files and prints the verdicts.
  */
 import { MemplanError } from './errors.js';
-import type { Estimate } from './estimate.js';
+import { edgeTotal, type Edge, type Estimate, type Verdict } from './estimate.js';
 import { BATCH_DIM, type RunConfig } from './model.js';
 import { size, parseSize } from './units.js';
 
@@ -15,6 +15,8 @@ export type Headroom = { bytes: number } | { fraction: number };
 export interface BudgetSpec {
   headroom: Headroom;
   level: BudgetLevel;
+  /** Which edge of the estimate's risk band is held to the budget (default the high edge). */
+  edge?: Edge;
 }
 
 export interface BudgetResult {
@@ -22,7 +24,13 @@ export interface BudgetResult {
   level: BudgetLevel;
   gpu: { id: string; name: string };
   capacity: number;
+  /** The expected device total. */
   device_total: number;
+  /** The edge of the risk band judged, and the device total there. */
+  edge: Edge;
+  judged_total: number;
+  /** FITS / AT RISK / OVER against the whole card. */
+  verdict?: Verdict;
   /** The headroom as written: `10%` or `2 GiB`. */
   headroom_spec: string;
   /** The headroom the budget requires, in bytes. */
@@ -77,10 +85,13 @@ export function checkBudget(est: Estimate, spec: BudgetSpec): BudgetResult {
     throw new MemplanError('E_CONFIG', 'a budget check needs a card', { path: 'budget.gpu', expected: 'a GPU preset id, e.g. budget: {gpu: rtx-4090}' });
   }
   const capacity = est.gpu.capacity;
+  const edge = spec.edge ?? 'high';
+  const total = edgeTotal(est, edge);
+  const at = edge === 'expected' || !est.band ? '' : ` (the band's ${edge} edge)`;
   const required = headroomBytes(spec.headroom, capacity);
   const budget = capacity - required;
-  const free = capacity - est.device_total;
-  const margin = budget - est.device_total;
+  const free = capacity - total;
+  const margin = budget - total;
   const largest = est.components.reduce((a, b) => (b.bytes > a.bytes ? b : a));
   const hs = headroomSpec(spec.headroom);
   let status: BudgetStatus;
@@ -90,13 +101,13 @@ export function checkBudget(est: Estimate, spec: BudgetSpec): BudgetResult {
     message = `budget level off: not judged (${margin >= 0 ? `${size(margin)} under` : `${size(-margin)} over`} the budget)`;
   } else if (margin >= 0) {
     status = 'PASS';
-    message = `${size(est.device_total)} of ${size(budget)} budget on ${est.gpu.id} (${size(free)} left, ${size(required)} required)`;
+    message = `${size(total)}${at} of ${size(budget)} budget on ${est.gpu.id} (${size(free)} left, ${size(required)} required)`;
   } else {
     status = spec.level === 'warn' ? 'WARN' : 'FAIL';
     message =
       free < 0
-        ? `${size(est.device_total)} does not fit ${est.gpu.id} (${size(capacity)}): over the card by ${size(-free)}`
-        : `${size(est.device_total)} fits ${est.gpu.id} but leaves ${size(free)}, short of the required headroom ${'fraction' in spec.headroom ? `${hs} (${size(required)})` : hs} by ${size(-margin)}`;
+        ? `${size(total)}${at} does not fit ${est.gpu.id} (${size(capacity)}): over the card by ${size(-free)}${est.verdict === 'AT RISK' ? ` (AT RISK: the expected ${size(est.device_total)} fits)` : ''}`
+        : `${size(total)}${at} fits ${est.gpu.id} but leaves ${size(free)}, short of the required headroom ${'fraction' in spec.headroom ? `${hs} (${size(required)})` : hs} by ${size(-margin)}`;
   }
   return {
     status,
@@ -104,6 +115,9 @@ export function checkBudget(est: Estimate, spec: BudgetSpec): BudgetResult {
     gpu: { id: est.gpu.id, name: est.gpu.name },
     capacity,
     device_total: est.device_total,
+    edge,
+    judged_total: total,
+    ...(est.verdict ? { verdict: est.verdict } : {}),
     headroom_spec: hs,
     headroom_required: required,
     budget,
@@ -161,6 +175,7 @@ export interface BudgetOverrides {
   gpu?: string[];
   headroom?: Headroom;
   level?: BudgetLevel;
+  edge?: Edge;
 }
 
 export interface ResolvedBudget {
@@ -185,5 +200,5 @@ export function resolveBudget(run: RunConfig, o: BudgetOverrides = {}): Resolved
     });
   }
   const headroom = o.headroom ?? (b?.headroom !== undefined ? parseHeadroom(b.headroom, 'budget.headroom') : DEFAULT_BUDGET.headroom);
-  return { gpus, gpuPath, spec: { headroom, level: o.level ?? b?.level ?? DEFAULT_BUDGET.level } };
+  return { gpus, gpuPath, spec: { headroom, level: o.level ?? b?.level ?? DEFAULT_BUDGET.level, edge: o.edge ?? 'high' } };
 }

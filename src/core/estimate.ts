@@ -10,6 +10,8 @@ import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from '
 import { checkClaims, type ClaimResult } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, pagedOptimizer, type OptimizerCost } from './optimizers.js';
+import { contextModel, type ContextModel } from './context.js';
+import { allocatorRun, type AllocatorReport, type RunInputs } from './allocator/run.js';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
 import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
@@ -25,11 +27,34 @@ export interface Preset {
   kind: 'gpu' | 'host';
   capacity_bytes: number;
   context_bytes: number;
+  /** Where the context value comes from (else `source`). */
+  context_source?: string;
+  /** The context with every kernel loaded (CUDA < 11.7, or CUDA_MODULE_LOADING=EAGER), where published for the card. */
+  context_eager_bytes?: number;
+  /** The CUDA version a run on this card assumes unless its `stack.cuda` says otherwise. */
+  cuda?: string;
   workspace_bytes?: number;
   architecture?: string;
   bf16?: boolean;
   source: string;
   notes?: string;
+  /** Written by `memplan calibrate`: the measured context is `context_bytes`; reserved / allocated as measured over as simulated. */
+  calibration?: { reserved_ratio: number; allocated_ratio?: number; from: string; measured?: Record<string, unknown> };
+  /** Where the preset was read from (the CLI fills this in; not part of the file). */
+  origin?: string;
+}
+
+/** The verdict at the band's chosen edge. */
+export type Verdict = 'FITS' | 'AT RISK' | 'OVER';
+export type Edge = 'low' | 'expected' | 'high';
+
+/** Low / expected / high device totals from the uncertain parts (context, allocator, stack). */
+export interface RiskBand {
+  low: number;
+  expected: number;
+  high: number;
+  parts: { part: 'context' | 'allocator' | 'stack'; low: number; expected: number; high: number; why: string }[];
+  calibrated: boolean;
 }
 
 export type ComponentKey =
@@ -88,6 +113,12 @@ export interface Estimate {
   device?: 'cuda' | 'cpu';
   fits?: boolean;
   headroom?: number;
+  /** FITS (the band's high edge fits), AT RISK (the expected total fits, the high edge does not), OVER (the expected total does not fit). */
+  verdict?: Verdict;
+  band?: RiskBand;
+  /** The caching allocator simulated over the whole run (absent on the CPU or with a fixed `allocator.fragmentation`). */
+  allocator?: AllocatorReport;
+  context?: ContextModel;
   notes: string[];
   /** The step's persistent terms (whatever the peak phase), for claims and comparisons. */
   totals?: { weights: number; gradients: number; optimizer_state: number; ema: number; master_weights: number; loss_buffers: number };
@@ -159,19 +190,33 @@ export interface Traced {
   };
   /** Optimizer costs by type/impl/state dtype/weight decay (they walk the parameter list). */
   optCache: Map<string, OptimizerCost>;
+  /** Context models by preset and stack (recommend's cheap path asks for the same few again and again). */
+  ctxCache?: Map<Preset, Map<string, ContextModel>>;
+  ctxLast?: { preset: Preset; stack: RunConfig['stack']; gpus: number; c: ContextModel };
 }
 
 /** The run settings that change the trace or its simulation; every other setting is a cheap term. */
 export function traceKey(run: RunConfig): string {
-  return JSON.stringify([run.batch_size, run.precision, run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims, run.mode, run.lora, run.quantization, run.kv_cache]);
+  return JSON.stringify([run.batch_size, tracedPrecision(run), run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims, run.mode, run.lora, run.quantization, run.kv_cache]);
+}
+
+/**
+ * The precision the forward pass runs in. FSDP MixedPrecision(param_dtype) and DeepSpeed's bf16/fp16
+ * engine compute with 2-byte parameters and activations and no autocast (hence no cast cache); their
+ * fp32 copies are terms.
+ */
+export function tracedPrecision(run: RunConfig): RunConfig['precision'] {
+  if (run.distributed.mixed_precision === 'autocast') return run.precision;
+  return run.precision === 'fp16-mixed' ? 'fp16' : 'bf16';
 }
 
 /** Assembles the model for this run and simulates one PyTorch micro-batch: the costly part. */
-export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
+export function traceRun(model: ModelDescriptor, run: RunConfig, opts: { events?: boolean } = {}): Traced {
   if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
-  const { trace, dims, blocks, notes } = assemble(model, run);
+  const prec = tracedPrecision(run);
+  const { trace, dims, blocks, notes } = assemble(model, prec === run.precision ? run : { ...run, precision: prec });
   const dev: DeviceRules = deviceRules(run.device, run.pytorch);
-  const sim = simulatePytorch(trace, dev, model.blocks.length);
+  const sim = simulatePytorch(trace, dev, model.blocks.length, { events: opts.events ?? false });
   const trainable = trainableParams(trace);
   const trains = new Set(trainable);
   const frozenAll = trace.params.filter((p) => !trains.has(p));
@@ -185,7 +230,7 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
   const castParams = trace.ops.filter((o) => o.kind === 'cast' && o.attrs.weightCache);
   // Parameters known only by count (`params` block, matmul: true) feed no traced matmul, yet autocast
   // would cast them: count their 2-byte copies too.
-  const mixed = run.precision === 'bf16-mixed' || run.precision === 'fp16-mixed';
+  const mixed = prec === 'bf16-mixed' || prec === 'fp16-mixed';
   const casted = new Set(castParams.map((o) => o.inputs[0]));
   const uncastMatmul = mixed ? trainable.filter((p) => p.matmul && !casted.has(p)) : [];
   return {
@@ -213,13 +258,13 @@ export function traceRun(model: ModelDescriptor, run: RunConfig): Traced {
 
 export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
   if (run.runtime === 'tfjs') return estimateTfjs(model, run, opts);
-  return buildEstimate(traceRun(model, run), run, opts);
+  return buildEstimate(traceRun(model, run, { events: true }), run, opts);
 }
 
 /** One estimate per card: the model is traced and simulated once; only the card's terms differ. */
 export function estimateOn(model: ModelDescriptor, run: RunConfig, presets: readonly Preset[]): Estimate[] {
   if (run.runtime === 'tfjs') return presets.map((preset) => estimateTfjs(model, run, { preset }));
-  const traced = traceRun(model, run);
+  const traced = traceRun(model, run, { events: true });
   return presets.map((preset) => buildEstimate(traced, run, { preset }));
 }
 
@@ -250,12 +295,56 @@ export interface StepTotals {
   laterSteady: number;
   optPhase: number;
   allocated: number;
+  /** Micro-batch 1 of the steady state runs with every gradient resident (zero_grad(set_to_none=False)). */
+  gradsKept: boolean;
+  /** Stored gradient bytes per simulated parameter-gradient byte (sharding, FSDP's fp32 shards). */
+  gradScale: number;
+  /** The params-block autocast copy charged through forward and backward (0 when the cache is dropped). */
+  autocastConst: number;
+  /** The autocast cache-only copies left out: sharded parameters are gathered one unit at a time and their casts are not cached. */
+  cacheDropped: boolean;
+  /**
+   * The allocator here is the ranking approximation (reserved = allocated x ratio: the ratio the full
+   * simulation found for a reference config, or the fixed `allocator.fragmentation`); estimate()
+   * replaces it with the simulation of the whole run.
+   */
   frag: number;
   allocatorBytes: number;
   reserved: number;
   /** CUDA context + workspaces of the card (0 without one). */
   context: number;
+  contextModel?: ContextModel;
   deviceTotal: number;
+  /** Device totals at the band's edges (the cheap path's approximation of the band). */
+  deviceLow: number;
+  deviceHigh: number;
+}
+
+export interface StepTotalsOptions {
+  /** reserved / allocated to assume (from a full simulation of a reference config); default 1.1, 1.06 with max_split_size_mb, 1.02 with expandable segments. */
+  reservedRatio?: number;
+}
+
+/** The allocator margin on the band's high edge: allocation-order effects the simulation cannot see (a planning choice, docs/memory-model.md). */
+export const ALLOCATOR_MARGIN = { uncalibrated: 0.05, calibrated: 0.01 } as const;
+
+/** The stack's high edge for models with convolutions: cuDNN workspaces (a planning margin). */
+export const STACK_CONV_MARGIN = 0.05;
+
+/** FITS when the high edge fits, OVER when the expected total does not (or the allocator runs out), AT RISK between. */
+export function verdictOf(band: { expected: number; high: number }, capacity: number, oom = false): Verdict {
+  if (oom || band.expected > capacity) return 'OVER';
+  return band.high > capacity ? 'AT RISK' : 'FITS';
+}
+
+/** The device total at an edge of the band. */
+export function edgeTotal(e: { device_total: number; band?: RiskBand }, edge: Edge): number {
+  if (!e.band) return e.device_total;
+  return edge === 'low' ? e.band.low : edge === 'high' ? e.band.high : e.band.expected;
+}
+
+export function defaultReservedRatio(run: RunConfig): number {
+  return 1 + (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);
 }
 
 export interface StepMemory extends StepTotals {
@@ -271,19 +360,29 @@ export interface StepMemory extends StepTotals {
  * recommend search calls it per candidate, and stepMemory() (hence estimate()) builds on it, so
  * both give the same bytes for the same config.
  */
-export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTotals {
+export function stepTotals(t: Traced, run: RunConfig, preset?: Preset, o: StepTotalsOptions = {}): StepTotals {
   const { sim, agg } = t;
-  const { P, Pf, pBytes, inputs, buffers, autocast } = agg;
+  const { P, Pf, inputs, buffers } = agg;
   const N = run.distributed.gpus;
   const strat = run.distributed.strategy;
+  const mp = run.distributed.mixed_precision;
   const pureLowp = run.precision === 'bf16' || run.precision === 'fp16';
   // An inference pass: the forward only (no gradients, optimizer step, EMA update or later micro-batches).
   const inference = run.mode === 'inference';
+  // The parameters as computed with (the trace's dtype) and as stored: FSDP MixedPrecision keeps its
+  // sharded flat parameters in fp32 and gathers a 2-byte copy per unit; DeepSpeed keeps 2-byte
+  // weights and gradients plus an fp32 master copy in the optimizer (as `fp16` does).
+  const computeB = agg.pBytes;
+  const pBytes = mp === 'fsdp' ? 4 : computeB;
+  const termPrecision = mp === 'deepspeed' ? 'fp16' : run.precision;
   // Pure bf16 keeps optimizer state in bf16; fp16 steps its fp32 master copy, so its state is fp32 too.
   const stateB = run.precision === 'bf16' ? pBytes : 4;
   const shardParams = strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardGrads = strat === 'zero2' || strat === 'zero3' || strat === 'fsdp' ? N : 1;
   const shardState = strat === 'none' || strat === 'ddp' ? 1 : N;
+  // A sharded unit is gathered, used and freed: autocast does not cache the casts of its (non-leaf) gathered weights.
+  const cacheDropped = shardParams > 1 && (run.precision === 'bf16-mixed' || run.precision === 'fp16-mixed') && mp === 'autocast';
+  const autocast = cacheDropped ? 0 : agg.autocast;
 
   // Persistent terms (terms.ts: each declares its inputs; here only their bytes are computed).
   const optKey = `${run.optimizer.type}|${run.optimizer.impl}|${stateB}|${run.optimizer.weight_decay}|${run.device}|${run.pytorch}|${run.optimizer.paged ?? false}`;
@@ -294,7 +393,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
     t.optCache.set(optKey, opt);
   }
   const inputsT: TermInputs = {
-    P, Pf, qBytes: agg.qBytes, pBytes, stateB, emaB: DTYPE_BYTES[run.ema.dtype], precision: run.precision, N, shardParams, shardGrads, shardState,
+    P, Pf, qBytes: agg.qBytes, pBytes, gatherB: computeB, stateB, emaB: DTYPE_BYTES[run.ema.dtype], precision: termPrecision, N, shardParams, shardGrads, shardState,
     ddp: strat === 'ddp' && !inference, bucketView: run.distributed.bucket_view, emaOnGpu: !inference && run.ema.enabled && run.ema.device === 'gpu',
     largestUnitParams: agg.largestUnitParams, prefetch: run.distributed.prefetch, opt,
   };
@@ -312,23 +411,68 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset): StepTota
   // Phases: micro-batch 1 (no gradients yet but those built up in its backward), later micro-batches
   // under accumulation (all gradients resident), the optimizer step; each for step 1 (no optimizer
   // state yet) and the steady state.
-  const firstAct = sim.first.bytes + (shardGrads > 1 ? Math.ceil(sim.first.paramGrads / shardGrads) : sim.first.paramGrads);
+  // Parameter gradients as stored: FSDP keeps fp32 shards of what backward made in 2 bytes.
+  const gradScale = (pBytes / computeB) / shardGrads;
+  const scaleGrads = (b: number) => (gradScale === 1 ? b : Math.ceil(b * gradScale));
+  const fwdCache = (a: typeof sim.first) => (cacheDropped && a.phase === 'forward' ? a.autocastCache : 0);
+  const firstAct = sim.first.bytes - fwdCache(sim.first) + scaleGrads(sim.first.paramGrads);
   const firstStep1 = persistentNoState + autocast + gather + firstAct;
-  const firstSteady = firstStep1 + state;
-  const laterStep1 = run.grad_accum > 1 && !inference ? persistentNoState + grads + autocast + gather + sim.later.bytes : 0;
+  const laterAct = sim.later.bytes - fwdCache(sim.later);
+  const gradsKept = !run.set_to_none && !inference;
+  // zero_grad(set_to_none=False): from step 2 on, micro-batch 1 runs like a later micro-batch (every .grad resident, new gradients added into it).
+  const firstSteady = gradsKept ? persistentNoState + grads + autocast + gather + laterAct + state : firstStep1 + state;
+  const laterStep1 = run.grad_accum > 1 && !inference ? persistentNoState + grads + autocast + gather + laterAct : 0;
   const laterSteady = laterStep1 ? laterStep1 + state : 0;
   const optPhase = inference ? 0 : persistentNoState + grads + state + optTemp;
   const allocated = checkSize(Math.max(firstSteady, laterSteady, optPhase), 'the training step', t);
 
-  // Allocator: reserved = allocated + fragmentation and caching allowance.
-  const frag = run.allocator.fragmentation ?? (run.allocator.expandable_segments ? 0.02 : run.allocator.max_split_size_mb ? 0.06 : 0.1);
+  // Allocator (ranking approximation; estimate() simulates the caching allocator over the run instead).
+  const frag = run.allocator.fragmentation ?? (o.reservedRatio !== undefined ? o.reservedRatio - 1 : defaultReservedRatio(run) - 1);
   const allocatorBytes = run.device === 'cpu' ? 0 : Math.ceil(allocated * frag);
   const reserved = allocated + allocatorBytes;
-  const context = preset ? preset.context_bytes + (preset.workspace_bytes ?? 0) : 0;
+  const ctx = preset ? cachedContext(t, preset, run) : undefined;
+  const context = ctx?.bytes ?? 0;
+  const margin = run.device === 'cpu' ? 0 : Math.ceil(allocated * (preset?.calibration ? ALLOCATOR_MARGIN.calibrated : ALLOCATOR_MARGIN.uncalibrated));
   return {
     inputs: inputsT, N, shardParams, shardGrads, shardState, pureLowp, weights, master, grads, opt, state, optTemp, emaB, ema, ddpBuckets, gather,
-    persistentNoState, firstStep1, firstSteady, laterStep1, laterSteady, optPhase, allocated, frag, allocatorBytes, reserved, context,
+    persistentNoState, firstStep1, firstSteady, laterStep1, laterSteady, optPhase, allocated, gradsKept, gradScale, autocastConst: autocast, cacheDropped, frag, allocatorBytes, reserved, context,
+    ...(ctx ? { contextModel: ctx } : {}),
     deviceTotal: reserved + context,
+    deviceLow: allocated + (ctx?.low ?? 0),
+    deviceHigh: reserved + margin + (ctx?.high ?? 0),
+  };
+}
+
+/** contextModel, memoised per trace, preset object and the run keys it reads (stack, GPU count). */
+function cachedContext(t: Traced, preset: Preset, run: RunConfig): ContextModel {
+  // The last answer first: recommend's candidates share the preset and the stack object, and vary the GPUs rarely.
+  const last = t.ctxLast;
+  if (last && last.preset === preset && last.stack === run.stack && last.gpus === run.distributed.gpus) return last.c;
+  t.ctxCache ??= new Map();
+  let byStack = t.ctxCache.get(preset);
+  if (!byStack) {
+    byStack = new Map();
+    t.ctxCache.set(preset, byStack);
+  }
+  // Keyed by value (recommend's candidates share few stacks); the string is built only from the few keys read.
+  const s = run.stack;
+  const key = `${s.cuda}|${s.module_loading}|${s.libraries?.join(',')}|${s.context_bytes}|${run.distributed.gpus}`;
+  let c = byStack.get(key);
+  if (!c) {
+    c = contextModel(preset, run);
+    byStack.set(key, c);
+  }
+  t.ctxLast = { preset, stack: run.stack, gpus: run.distributed.gpus, c };
+  return c;
+}
+
+/** What the allocator model needs of a traced run (traced with events). */
+export function allocatorInputs(t: Traced, run: RunConfig, m: StepTotals): RunInputs {
+  if (!t.sim.events) throw new MemplanError('E_INTERNAL', 'the allocator model needs the simulation\'s event stream (traceRun with events)');
+  return {
+    trace: t.trace, events: t.sim.events, persistentTensors: t.agg.persistentTensors, run, shardParams: m.shardParams, gradScale: m.gradScale,
+    shardState: m.shardState, stateB: m.inputs.stateB, emaB: m.inputs.emaB, pBytes: m.inputs.pBytes, masterPerParam: m.master > 0,
+    ddpBuckets: m.ddpBuckets, autocast: m.autocastConst, gather: m.gather, dropCache: m.cacheDropped,
   };
 }
 
@@ -337,14 +481,18 @@ export function stepMemory(t: Traced, run: RunConfig, preset?: Preset): StepMemo
   const s = stepTotals(t, run, preset);
   const { sim } = t;
   const phases: PhasePeak[] = [];
-  const mb1 = (withState: boolean): PhasePeak => ({
-    name: `micro-batch 1 ${sim.first.phase}`,
-    phase: sim.first.phase,
-    step: withState ? 'steady' : 'step 1',
-    microbatch: 'first',
-    allocated: withState ? s.firstSteady : s.firstStep1,
-    at: sim.first.at,
-  });
+  const mb1 = (withState: boolean): PhasePeak => {
+    // With gradients kept between steps, micro-batch 1 of the steady state runs like a later micro-batch.
+    const a = withState && s.gradsKept ? sim.later : sim.first;
+    return {
+      name: `micro-batch 1 ${a.phase}${withState && s.gradsKept ? ' (gradients kept by zero_grad(set_to_none=False))' : ''}`,
+      phase: a.phase,
+      step: withState ? 'steady' : 'step 1',
+      microbatch: 'first',
+      allocated: withState ? s.firstSteady : s.firstStep1,
+      at: a.at,
+    };
+  };
   if (run.mode === 'inference') {
     for (const step of ['step 1', 'steady'] as const) {
       phases.push({ name: 'inference forward', phase: 'forward', step, microbatch: 'first', allocated: s.firstSteady, at: sim.first.at });
@@ -382,17 +530,20 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   const notes = [...(run.notes ?? []), ...t.notes];
   const preset = opts.preset;
   const m = stepMemory(t, run, preset);
-  const { N, shardGrads, pureLowp, weights, master, grads, state, optTemp, ema, ddpBuckets, gather, peak, allocated } = m;
+  const { N, pureLowp, weights, master, grads, state, optTemp, ema, ddpBuckets, gather, peak, allocated } = m;
   const f = (k: TermKey) => TERMS[k].formula(m.inputs);
-  const { P, Pf, inputs, buffers, autocast, persistentTensors, castParams, cachedElems } = t.agg;
+  const { P, Pf, inputs, buffers, persistentTensors, castParams, cachedElems } = t.agg;
+  const autocast = m.autocastConst;
   const strat = run.distributed.strategy;
+  const kept = peak.microbatch === 'first' && peak.step === 'steady' && m.gradsKept;
 
   // Components alive at the peak.
   const comps: Component[] = [];
   const add = (key: ComponentKey, name: string, bytes: number, formula: string, level: Component['level'] = 'allocated', parts?: Component['parts']) => {
     if (bytes > 0 || key === 'weights') comps.push({ key, name, bytes, formula, level, ...(parts ? { parts } : {}) });
   };
-  add('weights', `weights (${pureLowp ? run.precision : 'fp32'})`, weights, f('weights'));
+  const wDtype = m.inputs.pBytes === 4 ? 'fp32' : run.precision.startsWith('fp16') ? 'fp16' : 'bf16';
+  add('weights', `weights (${pureLowp ? run.precision : wDtype})`, weights, f('weights'));
   add('master_weights', 'fp32 master weights', master, f('master_weights'));
   add('ema', `EMA weights (${run.ema.dtype})`, ema, f('ema'));
   add('input_batch', 'input batch', inputs, trace.inputs.map((t) => `[${t.shape.join(', ')}] x ${DTYPE_BYTES[t.dtype]} B`).join(' + '));
@@ -401,18 +552,20 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   const isOpt = peak.phase === 'optimizer step';
   const statePresent = peak.step === 'steady' || isOpt;
   if (statePresent) add('optimizer_state', `optimizer state (${run.optimizer.type})`, state, f('optimizer_state'));
-  if (isOpt || peak.microbatch === 'later') add('gradients', 'gradients', grads, f('gradients'));
+  if (isOpt || peak.microbatch === 'later' || kept) add('gradients', kept ? 'gradients (kept between steps: zero_grad(set_to_none=False))' : 'gradients', grads, f('gradients'));
   if (isOpt) {
     add('optimizer_temps', `optimizer step temporaries (${run.optimizer.impl})`, optTemp, f('optimizer_temps'));
   } else {
-    const act = peak.microbatch === 'later' ? sim.later : sim.first;
-    if (peak.microbatch === 'first' && act.paramGrads > 0) {
-      const pg = shardGrads > 1 ? Math.ceil(act.paramGrads / shardGrads) : act.paramGrads;
+    const act = peak.microbatch === 'later' || kept ? sim.later : sim.first;
+    if (peak.microbatch === 'first' && !kept && act.paramGrads > 0) {
+      const pg = m.gradScale === 1 ? act.paramGrads : Math.ceil(act.paramGrads * m.gradScale);
       add('gradients', 'gradients (built up so far in backward)', pg, `${size(pg)} of ${size(grads)} produced by the time of the peak at ${act.at}`);
     }
     // Weight copies ops saved are in saved activations; the cache itself lives only until forward ends.
     // Parameters known only by count (a `params` block) have no traced cast: their copy is counted whole.
-    const cacheBytes = act.autocastCache + autocast;
+    // Sharded units (FSDP, ZeRO-3) are gathered one at a time and their casts are not cached.
+    const cacheOnly = m.cacheDropped && act.phase === 'forward' ? 0 : act.autocastCache;
+    const cacheBytes = cacheOnly + autocast;
     add('autocast_cache', 'autocast weight copies (cache only)', cacheBytes, `cast cache of ${n(cachedElems)} matmul params x ${DTYPE_BYTES[castParams[0]?.output.dtype ?? 'bf16']} B until autocast exits; ${size(cacheBytes)} of it not saved by any op at ${act.at}`);
     add('gather_buffers', 'FSDP/ZeRO-3 all-gather buffers', gather, f('gather_buffers'));
     // Per-block parts: saved activations and loss buffers apart, each summing to its component.
@@ -446,6 +599,9 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     add('loss_buffers', 'loss buffers', act.lossBuffers, 'what the loss keeps for backward (explicit loss tensors, blocks marked loss: true)', 'allocated', partsOf(true));
     add('activation_grads', 'activation gradients', act.grads, `gradients of activations in flight at ${act.at}`);
     add('transients', 'transients', act.transient, `intermediates alive at ${act.at} not kept for backward`);
+    if (m.cacheDropped && act.phase === 'forward' && act.autocastCache > 0) {
+      notes.push(`${strat}: sharded parameters are gathered one unit at a time; autocast does not cache their casts, so the ${size(act.autocastCache)} cache-only copies the unsharded model would hold at ${act.at} are not charged.`);
+    }
   }
   const allocSum = sum(comps.map((c) => c.bytes));
   if (allocSum !== allocated) {
@@ -453,26 +609,52 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     throw new MemplanError('E_INTERNAL', `components sum to ${allocSum} B but the peak is ${allocated} B`);
   }
 
-  const { frag, allocatorBytes, reserved } = m;
-  if (allocatorBytes > 0) {
-    add(
-      'allocator',
-      'allocator cache and fragmentation',
-      allocatorBytes,
-      `${(frag * 100).toFixed(0)}% of the allocated peak (${run.allocator.expandable_segments ? 'expandable_segments' : run.allocator.max_split_size_mb ? `max_split_size_mb:${run.allocator.max_split_size_mb}` : 'default allocator'}); an allowance, see docs/memory-model.md`,
-      'reserved',
-    );
+  // Reserved: the caching allocator simulated over the whole run (or a fixed allowance the run gives).
+  const ctxModel = m.contextModel;
+  const card = preset && preset.kind === 'gpu' ? { capacity: preset.capacity_bytes, context: m.context } : undefined;
+  let reserved = allocated;
+  let report: AllocatorReport | undefined;
+  let allocatorFormula = '';
+  const calibration = preset?.calibration;
+  const margin = Math.ceil(allocated * (calibration ? ALLOCATOR_MARGIN.calibrated : ALLOCATOR_MARGIN.uncalibrated));
+  let allocLow = 0;
+  let allocHigh = 0;
+  if (run.device === 'cpu') {
+    reserved = allocated;
+  } else if (run.allocator.fragmentation !== undefined || !sim.events) {
+    reserved = m.reserved;
+    allocatorFormula = run.allocator.fragmentation !== undefined
+      ? `${(m.frag * 100).toFixed(0)}% of the allocated peak (allocator.fragmentation as given; the allocator simulation is skipped)`
+      : `${(m.frag * 100).toFixed(0)}% of the allocated peak (the ranking approximation; no event stream was recorded)`;
+    allocLow = Math.max(0, reserved - allocated - margin);
+    allocHigh = reserved - allocated + margin;
+  } else {
+    report = allocatorRun(allocatorInputs(t, run, m), card);
+    let rp = report.reserved_peak;
+    if (calibration) rp = Math.max(report.allocated_peak, Math.round(rp * calibration.reserved_ratio));
+    reserved = Math.max(allocated, rp);
+    const ap = report.at_peak;
+    allocatorFormula =
+      `caching allocator simulated over 3 steps (${report.settings}): reserved peak ${size(report.reserved_peak)} in ${report.segments} segments` +
+      `${calibration ? ` x ${calibration.reserved_ratio.toFixed(3)} (calibrated)` : ''}; at the allocated peak ${size(ap.reserved)} reserved, ` +
+      `largest free block ${size(ap.largest_free)} of ${size(ap.cached_free)} cached free (fragmentation ${(ap.fragmentation * 100).toFixed(0)}%)` +
+      `${report.allocated_peak > allocated ? `; max_memory_allocated ${size(report.allocated_peak)} (512 B rounding, unsplit blocks)` : ''}`;
+    allocLow = Math.max(Math.min(reserved, report.allocated_peak) - allocated, reserved - allocated - margin, 0);
+    allocHigh = reserved - allocated + margin;
+    if (report.oom) {
+      notes.push(`out of memory on ${preset!.name} even after the allocator frees its cache: it tried to allocate ${size(report.oom.tried)} at ${report.oom.at} with ${size(report.oom.allocated)} allocated and ${size(report.oom.reserved)} reserved.`);
+    } else if (report.limited && report.retries > 0) {
+      notes.push(`the cache outgrows ${preset!.name}: the allocator releases cached segments and retries (${report.retries} retries per 3 steps; slow, and a sign the run is at its limit).`);
+    }
   }
-  const deviceTotal = m.deviceTotal;
+  add('allocator', 'allocator cache and fragmentation', reserved - allocated, allocatorFormula, 'reserved');
+  const deviceTotal = reserved + m.context;
   if (preset) {
-    const ctx = m.context;
     add(
       'cuda_context',
       preset.kind === 'host' ? 'process baseline' : 'CUDA context + workspaces',
-      ctx,
-      preset.kind === 'host'
-        ? `OS + Python/framework process baseline (assumed; preset ${preset.id})`
-        : `context ${size(preset.context_bytes)} + cuBLAS workspace ${size(preset.workspace_bytes ?? 0)} (preset ${preset.id}; sources in presets/${preset.id}.yaml)`,
+      m.context,
+      ctxModel?.formula ?? '',
       'device',
     );
   }
@@ -517,10 +699,28 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
     })),
   };
   if (run.claims?.length) est.claims = checkClaims(est, run.claims);
+  if (report) est.allocator = report;
   if (preset) {
-    est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: preset.context_bytes, kind: preset.kind };
+    est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: m.context, kind: preset.kind };
     est.headroom = preset.capacity_bytes - deviceTotal;
     est.fits = est.headroom >= 0;
+    if (ctxModel) est.context = ctxModel;
+    const hasConv = blocks.some((b) => b.type === 'conv1d' || b.type === 'conv2d');
+    const stackHigh = run.device !== 'cpu' && hasConv ? Math.ceil(allocated * STACK_CONV_MARGIN) : 0;
+    const c = ctxModel ?? { low: m.context, bytes: m.context, high: m.context, formula: '' };
+    const band: RiskBand = {
+      low: allocated + allocLow + c.low,
+      expected: deviceTotal,
+      high: allocated + allocHigh + c.high + stackHigh,
+      parts: [
+        { part: 'context', low: c.low, expected: c.bytes, high: c.high, why: ctxModel?.exact ? 'measured (no spread)' : 'the spread of published contexts for this stack' },
+        { part: 'allocator', low: allocLow, expected: reserved - allocated, high: allocHigh, why: `the simulation +- ${calibration ? '1%' : '5%'} of the allocated peak (allocation-order effects it cannot see)` },
+        { part: 'stack', low: 0, expected: 0, high: stackHigh, why: stackHigh ? 'cuDNN convolution workspaces (algorithm-dependent): 5% of the allocated peak' : 'nothing known beyond the context' },
+      ],
+      calibrated: !!calibration || !!ctxModel?.exact,
+    };
+    est.band = band;
+    est.verdict = verdictOf(band, preset.capacity_bytes, report?.oom !== undefined);
   }
   return est;
 }

@@ -56,8 +56,39 @@ export interface ModelDescriptor {
 }
 
 export type OptimizerName = 'sgd' | 'sgd-momentum' | 'adam' | 'adamw' | 'adafactor' | 'adamw-8bit';
-export type OptimizerImpl = 'foreach' | 'fused' | 'for-loop';
+export type OptimizerImpl = 'foreach' | 'fused' | 'for-loop' | 'hf';
 export type Strategy = 'none' | 'ddp' | 'zero1' | 'zero2' | 'zero3' | 'fsdp';
+
+export type PytorchVersion = '2' | '1.13' | '1.10';
+
+/** How reduced precision is run: torch.autocast over fp32 weights, FSDP MixedPrecision(param_dtype), or DeepSpeed's bf16/fp16 engine. */
+export type MixedPrecisionImpl = 'autocast' | 'fsdp' | 'deepspeed';
+
+/** PYTORCH_CUDA_ALLOC_CONF and friends; `fragmentation` replaces the allocator simulation by a fixed allowance. */
+export interface AllocatorConfig {
+  expandable_segments: boolean;
+  max_split_size_mb?: number;
+  fragmentation?: number;
+  garbage_collection_threshold?: number;
+  /** torch.cuda.set_per_process_memory_fraction (the garbage collection threshold acts only with it). */
+  memory_fraction?: number;
+  /** One number for every size bucket, or `{ "256": 1, ">": 4 }` by MiB bucket. */
+  roundup_power2_divisions?: number | Record<string, number>;
+  max_non_split_rounding_mb?: number;
+}
+
+export type CudaLibrary = 'cublas' | 'cudnn' | 'nccl';
+
+export interface StackConfig {
+  /** CUDA runtime `major.minor`, e.g. "12.4"; default the card preset's `cuda`, else 12.4. */
+  cuda?: string;
+  /** CUDA_MODULE_LOADING: lazy (default since CUDA 11.7 with PyTorch 1.13+) or eager. */
+  module_loading?: 'lazy' | 'eager';
+  /** Libraries initialised in the process; default cuBLAS, plus NCCL with more than one GPU. */
+  libraries?: CudaLibrary[];
+  /** The context measured: replaces the model. */
+  context_bytes?: number;
+}
 
 /** A run config with every default filled in. */
 export interface RunConfig {
@@ -75,10 +106,14 @@ export interface RunConfig {
   /** `inference`: model.eval() under torch.no_grad(): the forward pass only, no gradients, optimizer or loss. */
   mode: 'train' | 'inference';
   device: 'cuda' | 'cpu';
-  /** PyTorch major version whose optimizer code is modelled: '2' (default) or '1.13' (see docs/accuracy-pytorch.md). */
-  pytorch: '2' | '1.13';
-  distributed: { strategy: Strategy; gpus: number; bucket_view: boolean; bucket_cap_mb: number; prefetch: number };
-  allocator: { expandable_segments: boolean; max_split_size_mb?: number; fragmentation?: number };
+  /** PyTorch version whose rules are modelled: '2' (default), '1.13' (see docs/accuracy-pytorch.md) or '1.10' (1.13's, and softmax / log_softmax keep their input). */
+  pytorch: PytorchVersion;
+  distributed: { strategy: Strategy; gpus: number; bucket_view: boolean; bucket_cap_mb: number; prefetch: number; mixed_precision: MixedPrecisionImpl };
+  allocator: AllocatorConfig;
+  /** `zero_grad(set_to_none=...)` between steps: false keeps every gradient allocated through the next forward and backward. */
+  set_to_none: boolean;
+  /** The CUDA stack: version, module loading, libraries, or the context bytes themselves (context.ts). */
+  stack: StackConfig;
   dims: Record<string, NumOrExpr>;
   gpu?: string[];
   budget?: { gpu?: string[]; headroom?: number | string; level?: 'error' | 'warn' | 'off' };
@@ -119,15 +154,18 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     runtime: r.runtime ?? 'pytorch',
     mode: r.mode ?? 'train',
     device: r.device ?? 'cuda',
-    pytorch: r.pytorch === undefined ? '2' : (String(r.pytorch) as '2' | '1.13'),
+    pytorch: r.pytorch === undefined ? '2' : (String(r.pytorch) as PytorchVersion),
     distributed: {
       strategy: dist.strategy ?? 'none',
       gpus: dist.gpus ?? 1,
       bucket_view: dist.bucket_view ?? false,
       bucket_cap_mb: dist.bucket_cap_mb ?? 25,
       prefetch: dist.prefetch ?? 1,
+      mixed_precision: dist.mixed_precision ?? 'autocast',
     },
     allocator: { expandable_segments: false, ...(r.allocator ?? {}) },
+    set_to_none: r.set_to_none ?? true,
+    stack: { ...(r.stack ?? {}) },
     dims: r.dims ?? {},
     gpu: list(r.gpu),
     budget: r.budget ? { ...r.budget, gpu: list(r.budget.gpu) } : undefined,
@@ -140,6 +178,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
   if (run.optimizer.paged && run.optimizer.type !== 'adamw' && run.optimizer.type !== 'adam' && run.optimizer.type !== 'adamw-8bit') {
     throw new MemplanError('E_CONFIG', `optimizer ${run.optimizer.type} has no paged version here`, { path: 'optimizer.paged', expected: 'adam, adamw or adamw-8bit (bitsandbytes Paged(Adam|AdamW)(8bit))' });
   }
+  checkMixedPrecision(run);
   if (run.runtime === 'tfjs' && run.precision !== 'fp32') {
     throw new MemplanError('E_CONFIG', `the tfjs runtime holds float32 only; precision ${run.precision} cannot be modelled there`, {
       path: 'precision',
@@ -148,6 +187,26 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
     });
   }
   return run;
+}
+
+/** FSDP's and DeepSpeed's own mixed precision need their strategy and a reduced precision to cast to. */
+function checkMixedPrecision(run: RunConfig): void {
+  const mp = run.distributed.mixed_precision;
+  if (mp === 'autocast') return;
+  const strat = run.distributed.strategy;
+  const ok = mp === 'fsdp' ? strat === 'fsdp' : strat === 'zero1' || strat === 'zero2' || strat === 'zero3' || strat === 'ddp' || strat === 'none';
+  if (!ok) {
+    throw new MemplanError('E_CONFIG', `distributed.mixed_precision: ${mp} needs ${mp === 'fsdp' ? 'strategy fsdp' : 'a DeepSpeed strategy (none or ddp for ZeRO stage 0, zero1, zero2, zero3)'}, not ${strat}`, {
+      path: 'distributed.mixed_precision',
+      expected: mp === 'fsdp' ? 'distributed.strategy: fsdp' : 'distributed.strategy: none | ddp | zero1 | zero2 | zero3',
+    });
+  }
+  if (run.precision !== 'bf16-mixed' && run.precision !== 'fp16-mixed') {
+    throw new MemplanError('E_CONFIG', `distributed.mixed_precision: ${mp} casts to bf16 or fp16; precision ${run.precision} gives it nothing to cast to`, {
+      path: 'precision',
+      expected: 'precision: bf16-mixed or fp16-mixed (the reduced dtype FSDP / DeepSpeed computes in)',
+    });
+  }
 }
 
 export interface BlockInfo {

@@ -67,6 +67,6 @@ export function findPreset(presets: ReadonlyMap<string, Preset>, id: string): Pr
   throw new MemplanError('E_UNKNOWN_PRESET', `unknown GPU preset "${id.length > 40 ? `${id.slice(0, 40)}...` : id}"`, {
     path: '--gpu',
     expected: `one of ${[...presets.keys()].join(', ')}`,
-    hint: `${nearId ? `did you mean "${nearId}"? ` : ''}run \`memplan gpus\` for the list and the aliases; add a YAML file under presets/ for another card`,
+    hint: `${nearId ? `did you mean "${nearId}"? ` : ''}run \`memplan gpus\` for the list and the aliases; add your own card with --presets DIR or MEMPLAN_PRESETS (docs/cli.md)`,
   });
 }

@@ -2,9 +2,14 @@
  * Optimizer state and step temporaries, per ../shared/memory-model.md: Adam/AdamW keep m and v
  * (created lazily at step 1); foreach (the CUDA default) needs about one parameter-sized buffer at
  * the step (the sqrt of v), the for-loop version about 2x the largest parameter (sqrt and division),
- * fused kernels none. SGD with momentum keeps one buffer; Adafactor factors the second moment into
- * row and column statistics; 8-bit AdamW keeps 2 bytes per parameter plus one fp32 absmax per
- * 256-element block and state.
+ * fused kernels none; transformers' own AdamW (`impl: hf`, HF Trainer `optim=adamw_hf`) one
+ * `denom` per parameter. SGD with momentum keeps one buffer; Adafactor factors the second moment into
+ * row and column statistics; 8-bit AdamW (bitsandbytes) keeps 1 byte per element and state plus one
+ * fp32 absmax per 256-element block, and fp32 state for parameters under `min_8bit_size` (4096).
+ *
+ * Two views of the same rules: `stateTensors` (each parameter's state tensors, in bytes) and
+ * `stepSchedule` (the step's temporary allocations and frees, in order). The allocator model replays
+ * them; `optimizerCost` (the analytic terms) is their sum and the schedule's peak, so the two agree.
  */
 import { numel } from './graph.js';
 import type { OptimizerImpl, OptimizerName } from './model.js';
@@ -22,15 +27,130 @@ export interface OptimizerCost {
 }
 
 const BLOCK_8BIT = 256;
+/** bitsandbytes' `min_8bit_size`: smaller parameters keep fp32 state. */
+export const MIN_8BIT_SIZE = 4096;
 
 /** Where and which PyTorch runs the step (measured differences: bench/torch/FACTS.md, docs/accuracy-pytorch.md). */
 export interface OptimizerEnv {
   device: 'cuda' | 'cpu';
-  pytorch: '2' | '1.13';
+  pytorch: '2' | '1.13' | '1.10';
 }
 
 /** Bytes of Adam's per-parameter `step` counter: a 4-byte fp32 tensor on the CPU (host memory, not GPU, on CUDA). */
 export const ADAM_STEP_BYTES = 4;
+
+/** One allocation or free of the optimizer step's temporaries; `key` pairs a free with its allocation. */
+export interface TempOp {
+  kind: 'alloc' | 'free';
+  key: number;
+  bytes: number;
+}
+
+/** Each parameter's state tensors (bytes), in parameter order; [] for a parameter with no state. */
+export function stateTensors(type: OptimizerName, params: readonly ParamShape[], sb: number, env: OptimizerEnv = { device: 'cuda', pytorch: '2' }): number[][] {
+  return params.map((p) => {
+    const e = numel(p.shape);
+    switch (type) {
+      case 'sgd':
+        return [];
+      case 'sgd-momentum':
+        return [e * sb];
+      case 'adam':
+      case 'adamw':
+        return env.device === 'cpu' ? [e * sb, e * sb, ADAM_STEP_BYTES] : [e * sb, e * sb];
+      case 'adafactor': {
+        const s = p.shape;
+        return s.length >= 2 ? [(e / s[s.length - 1]!) * sb, (e / s[s.length - 2]!) * sb] : [e * sb];
+      }
+      case 'adamw-8bit': {
+        if (e < MIN_8BIT_SIZE) return [e * 4, e * 4];
+        const blocks = Math.ceil(e / BLOCK_8BIT);
+        return [e, e, blocks * 4, blocks * 4];
+      }
+    }
+  });
+}
+
+/**
+ * The step's temporaries in order (state excluded). foreach: one list op over all parameters at once
+ * (each element its own tensor); for-loop: per parameter; hf: `exp_avg_sq.sqrt().add_(eps)` per
+ * parameter; Adafactor: grad^2 and the update per parameter.
+ */
+export function stepSchedule(type: OptimizerName, impl: OptimizerImpl, params: readonly ParamShape[], sb: number, weightDecay: number, env: OptimizerEnv = { device: 'cuda', pytorch: '2' }): TempOp[] {
+  const ops: TempOp[] = [];
+  let key = 0;
+  const sizes = params.map((p) => numel(p.shape) * sb);
+  const listOp = (): number[] => sizes.map((b) => {
+    const k = key++;
+    ops.push({ kind: 'alloc', key: k, bytes: b });
+    return k;
+  });
+  const freeAll = (ks: number[]) => ks.forEach((k, i) => ops.push({ kind: 'free', key: k, bytes: sizes[i]! }));
+  // 1.x (1.13 and 1.10 alike): the out-of-place foreach add, the for-loop's lingering denom.
+  const v113 = env.pytorch !== '2';
+  switch (type) {
+    case 'sgd':
+    case 'sgd-momentum':
+      // grad + wd * p out of place (foreach); the for-loop and fused kernels add in place.
+      if (weightDecay > 0 && impl === 'foreach') freeAll(listOp());
+      break;
+    case 'adam':
+    case 'adamw':
+      if (impl === 'foreach') {
+        const sq = listOp();
+        if (v113) {
+          // torch 1.13: _foreach_add(sqrt, eps) is out of place: both lists alive.
+          const add = listOp();
+          freeAll(sq);
+          freeAll(add);
+        } else {
+          freeAll(sq);
+        }
+      } else if (impl === 'for-loop') {
+        let prev: { k: number; b: number } | undefined;
+        sizes.forEach((b) => {
+          const a = key++;
+          const d = key++;
+          ops.push({ kind: 'alloc', key: a, bytes: b }, { kind: 'alloc', key: d, bytes: b }, { kind: 'free', key: a, bytes: b });
+          if (v113) {
+            // 1.13: the previous parameter's denom is still referenced by the loop variable.
+            if (prev) ops.push({ kind: 'free', key: prev.k, bytes: prev.b });
+            prev = { k: d, b };
+          } else {
+            ops.push({ kind: 'free', key: d, bytes: b });
+          }
+        });
+        if (prev) ops.push({ kind: 'free', key: prev.k, bytes: prev.b });
+      } else if (impl === 'hf') {
+        sizes.forEach((b) => {
+          const d = key++;
+          ops.push({ kind: 'alloc', key: d, bytes: b }, { kind: 'free', key: d, bytes: b });
+        });
+      }
+      break;
+    case 'adafactor':
+      sizes.forEach((b) => {
+        const u = key++;
+        const v = key++;
+        ops.push({ kind: 'alloc', key: u, bytes: b }, { kind: 'alloc', key: v, bytes: b }, { kind: 'free', key: u, bytes: b }, { kind: 'free', key: v, bytes: b });
+      });
+      break;
+    case 'adamw-8bit':
+      break;
+  }
+  return ops;
+}
+
+/** The most bytes a schedule holds at once. */
+export function schedulePeak(ops: readonly TempOp[]): number {
+  let cur = 0;
+  let peak = 0;
+  for (const o of ops) {
+    cur += o.kind === 'alloc' ? o.bytes : -o.bytes;
+    if (cur > peak) peak = cur;
+  }
+  return peak;
+}
 
 export function optimizerCost(
   type: OptimizerName,
@@ -43,52 +163,39 @@ export function optimizerCost(
   const P = params.reduce((a, p) => a + numel(p.shape), 0);
   const largest = params.reduce((a, p) => Math.max(a, numel(p.shape)), 0);
   const sb = stateDtypeBytes;
-  const v113 = env.pytorch === '1.13';
+  const v113 = env.pytorch !== '2';
+  const stateBytes = stateTensors(type, params, sb, env).reduce((a, ts) => a + ts.reduce((x, y) => x + y, 0), 0);
+  const stepTempBytes = schedulePeak(stepSchedule(type, impl, params, sb, weightDecay, env));
   switch (type) {
-    case 'sgd': {
-      const temp = weightDecay > 0 && impl === 'foreach' ? P * sb : 0;
-      return {
-        stateBytes: 0,
-        stateFormula: 'plain SGD keeps no state',
-        stepTempBytes: temp,
-        stepTempFormula: temp ? `weight decay adds grad + wd*p out of place: ${n(P)} x ${sb} B` : 'in-place update, no temporaries',
-      };
-    }
+    case 'sgd':
     case 'sgd-momentum': {
-      const temp = weightDecay > 0 && impl === 'foreach' ? P * sb : 0;
+      const wdText = stepTempBytes ? `weight decay adds grad + wd*p out of place: ${n(P)} x ${sb} B` : '';
       return {
-        stateBytes: P * sb,
-        stateFormula: `momentum buffer: ${n(P)} params x ${sb} B`,
-        stepTempBytes: temp,
-        stepTempFormula: temp ? `weight decay adds grad + wd*p out of place: ${n(P)} x ${sb} B` : 'in-place momentum update, no temporaries',
+        stateBytes,
+        stateFormula: type === 'sgd' ? 'plain SGD keeps no state' : `momentum buffer: ${n(P)} params x ${sb} B`,
+        stepTempBytes,
+        stepTempFormula: wdText || (type === 'sgd' ? 'in-place update, no temporaries' : 'in-place momentum update, no temporaries'),
       };
     }
     case 'adam':
     case 'adamw': {
-      // torch 1.13 foreach: _foreach_sqrt(v) and the out-of-place _foreach_add(.., eps) are both alive (2P);
-      // 2.x adds eps in place (P).
-      const foreachSets = v113 ? 2 : 1;
-      // for-loop: sqrt(v) and its division for one param; 1.13 measured: the previous param's `denom` is
-      // still held by the loop variable, so max over params of 2 P_i + P_(i-1).
-      let loopElems = 2 * largest;
+      const steps = env.device === 'cpu' ? params.length * ADAM_STEP_BYTES : 0;
       let loopF = `2 x ${n(largest)}`;
-      if (v113) {
-        loopElems = 0;
+      if (v113 && impl === 'for-loop') {
+        let best = -1;
         params.forEach((p, i) => {
           const prev = i > 0 ? numel(params[i - 1]!.shape) : 0;
           const e = 2 * numel(p.shape) + prev;
-          if (e > loopElems) {
-            loopElems = e;
+          if (e > best) {
+            best = e;
             loopF = `2 x ${n(numel(p.shape))} + previous param's denom ${n(prev)}`;
           }
         });
       }
-      const temp = impl === 'foreach' ? foreachSets * P * sb : impl === 'for-loop' ? loopElems * sb : 0;
-      const steps = env.device === 'cpu' ? params.length * ADAM_STEP_BYTES : 0;
       return {
-        stateBytes: 2 * P * sb + steps,
+        stateBytes,
         stateFormula: `m and v: 2 x ${n(P)} params x ${sb} B` + (steps ? ` + a ${ADAM_STEP_BYTES} B step tensor per param tensor: ${params.length} x ${ADAM_STEP_BYTES} B` : ''),
-        stepTempBytes: temp,
+        stepTempBytes,
         stepTempFormula:
           impl === 'foreach'
             ? v113
@@ -96,28 +203,31 @@ export function optimizerCost(
               : `foreach: sqrt(v) for all params at once: ${n(P)} x ${sb} B`
             : impl === 'for-loop'
               ? `for-loop: sqrt(v) and its division for the largest param: ${loopF} x ${sb} B`
-              : 'fused kernel: no parameter-sized temporaries',
+              : impl === 'hf'
+                ? `transformers AdamW: sqrt(v) + eps for one param at a time, the largest: ${n(largest)} x ${sb} B`
+                : 'fused kernel: no parameter-sized temporaries',
       };
     }
     case 'adafactor': {
-      let factored = 0;
-      for (const p of params) {
-        const s = p.shape;
-        factored += s.length >= 2 ? numel(s) / s[s.length - 1]! + numel(s) / s[s.length - 2]! : numel(s);
-      }
+      const factored = stateBytes / sb;
       return {
-        stateBytes: factored * sb,
+        stateBytes,
         stateFormula: `row + column second-moment statistics (vectors kept whole): ${n(factored)} x ${sb} B`,
-        stepTempBytes: 2 * largest * sb,
+        stepTempBytes,
         stepTempFormula: `grad^2 and the update for the largest param: 2 x ${n(largest)} x ${sb} B`,
       };
     }
     case 'adamw-8bit': {
-      const stats = 2 * Math.ceil(P / BLOCK_8BIT) * 4;
+      const small = params.filter((p) => numel(p.shape) < MIN_8BIT_SIZE);
+      const smallP = small.reduce((a, p) => a + numel(p.shape), 0);
+      const bigP = P - smallP;
+      const blocks = params.filter((p) => numel(p.shape) >= MIN_8BIT_SIZE).reduce((a, p) => a + Math.ceil(numel(p.shape) / BLOCK_8BIT), 0);
       return {
-        stateBytes: 2 * P + stats,
-        stateFormula: `m and v in 8 bits: 2 x ${n(P)} x 1 B + absmax per ${BLOCK_8BIT}-block: 2 x ${n(Math.ceil(P / BLOCK_8BIT))} x 4 B`,
-        stepTempBytes: 0,
+        stateBytes,
+        stateFormula:
+          `m and v in 8 bits: 2 x ${n(bigP)} x 1 B + absmax per ${BLOCK_8BIT}-block: 2 x ${n(blocks)} x 4 B` +
+          (smallP ? ` + fp32 m and v for ${small.length} params under ${MIN_8BIT_SIZE} elements: 2 x ${n(smallP)} x 4 B` : ''),
+        stepTempBytes,
         stepTempFormula: 'fused blockwise kernel: no parameter-sized temporaries',
       };
     }

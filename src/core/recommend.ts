@@ -6,13 +6,13 @@
  * messages. See docs/recommend.md.
  */
 import { MemplanError } from './errors.js';
-import { buildEstimate, stepTotals } from './estimate.js';
-import type { ModelDescriptor, RunConfig } from './model.js';
+import { buildEstimate, edgeTotal, stepTotals } from './estimate.js';
+import type { AllocatorConfig, ModelDescriptor, RunConfig } from './model.js';
 import { size } from './units.js';
 import { search, timeOf, type SearchOut } from './recommend/evaluate.js';
 import { pytorchOnly } from './recommend/max-batch.js';
 import { bestLine, largerLine, nothingLine, type ByteFormat } from './recommend/messages.js';
-import { dedupe, marginBytes, rank, toCandidate, verdictOf } from './recommend/rank.js';
+import { dedupe, marginBytes, rank, refine, toCandidate, verdictOf } from './recommend/rank.js';
 import { knobValues, onGpus, runFor, type BatchValue, type Ctx } from './recommend/space.js';
 import { Budget, Traces } from './recommend/traces.js';
 import { LIMITS } from './limits.js';
@@ -43,15 +43,17 @@ function knobInfo(ctx: Ctx, allow: AllowSpec[]): void {
   }
 }
 
-/** The config as given on this target, and its step-time proxy (the unit of every row's speed). */
+/** The config as given on this target (the full model's numbers), and its step-time proxy (the unit of every row's speed). */
 function asConfigured(ctx: Ctx, target: Target, margin: number): { cand: Candidate; time: number } {
   const run = onGpus(ctx.base, target.gpus);
   const entry = ctx.traces.entry(run);
-  const mem = stepTotals(entry.traced, run, target.preset);
-  const headroom = target.preset.capacity_bytes - mem.deviceTotal;
+  const mem = stepTotals(entry.traced, run, target.preset, { reservedRatio: ctx.ratioFor(run) });
+  const e = buildEstimate(ctx.traces.full(run), run, { preset: target.preset });
+  const headroom = target.preset.capacity_bytes - edgeTotal(e, ctx.edge);
   const cand: Candidate = {
     batch_size: run.batch_size, grad_accum: run.grad_accum, gpus: target.gpus, settings: [], changes_results: false, speed: 1,
-    allocated: mem.allocated, device_total: mem.deviceTotal, headroom, verdict: verdictOf(headroom, margin), run,
+    allocated: e.allocated, device_total: e.device_total, headroom, verdict: e.allocator?.oom ? 'over' : verdictOf(headroom, margin), run,
+    ...(e.band ? { band: { low: e.band.low, high: e.band.high, ...(e.verdict ? { verdict: e.verdict } : {}) } } : {}),
   };
   return { cand, time: timeOf(entry.work, entry.traced, run, mem) };
 }
@@ -89,19 +91,40 @@ function forTarget(ctx: Ctx, target: Target, allow: AllowSpec[], E: number, opts
   const unit = Math.min(...(fitting ? rows.filter((r) => r.headroom >= margin) : rows).map((r) => r.time), Infinity);
   const unitTime = Number.isFinite(unit) ? unit : base.time;
   base.cand.speed = Math.round((base.time / unitTime) * 1000) / 1000;
-  const ranked = rows.slice(0, opts.top ?? 10).map((r) => toCandidate(ctx, s, r, margin, unitTime));
+  // The rows shown are re-estimated with the full model (allocator simulated); their numbers and fit are those.
+  const shown = rows.slice(0, opts.top ?? 10);
+  const rowOf = new Map<Candidate, (typeof rows)[number]>();
+  const ranked = refine(ctx, shown.map((r) => {
+    const c = toCandidate(ctx, s, r, margin, unitTime);
+    rowOf.set(c, r);
+    return c;
+  }), target.preset, margin);
+  // Configs the cheap path told apart can need the same bytes in the full model: keep the first of each.
+  const seenFull = new Set<string>();
+  const shownUnique = ranked.filter((c) => {
+    const key = `${c.batch_size}x${c.grad_accum}|${c.settings.filter((x) => x.changesResults).map((x) => x.label)}|${c.device_total}`;
+    if (seenFull.has(key)) return false;
+    seenFull.add(key);
+    return true;
+  });
+  const droppedFull = ranked.length - shownUnique.length;
+  const droppedFits = ranked.filter((c) => c.verdict === 'fits').length - shownUnique.filter((c) => c.verdict === 'fits').length;
+  ranked.splice(0, ranked.length, ...shownUnique);
+  // What the full model moved past the margin no longer counts as fitting.
+  const demoted = shown.filter((r) => r.headroom >= margin).length - ranked.filter((c) => c.verdict === 'fits').length - droppedFits;
   const notes = s.invalid ? [`${s.invalid} candidate configs skipped as invalid for this model (first: ${s.invalidReason})`] : [];
   const res: TargetResult = {
     gpu: { id: target.preset.id, name: target.preset.name, capacity: target.preset.capacity_bytes, kind: target.preset.kind },
     gpus: target.gpus, effective_batch: E, margin,
-    searched: { evaluated: s.evaluated, pruned: s.pruned, invalid: s.invalid, traces: ctx.traces.computed - tracesBefore, duplicates: dropped },
-    fitting, ranked, as_configured: base.cand, summary: '', suggestions: [], notes,
+    searched: { evaluated: s.evaluated, pruned: s.pruned, invalid: s.invalid, traces: ctx.traces.computed - tracesBefore, duplicates: dropped + droppedFull },
+    fitting: Math.max(0, fitting - demoted - droppedFits), ranked, as_configured: base.cand, summary: '', suggestions: [], notes,
   };
-  if (fitting > 0) {
-    res.best = ranked[0]!;
-    res.summary = bestSummary(ctx, s, res.best, rows[0]!.idx, target, margin, fmt);
+  if (ranked[0]?.verdict === 'fits') {
+    res.best = ranked[0];
+    res.summary = bestSummary(ctx, s, res.best, rowOf.get(res.best)!.idx, target, margin, fmt);
   } else {
-    const closest = rows[0] ? toCandidate(ctx, s, rows[0], margin, unitTime) : undefined;
+    res.fitting = 0;
+    const closest = ranked[0];
     res.closest = closest;
     const e = closest && buildEstimate(ctx.traces.full(closest.run), closest.run, { preset: target.preset });
     res.summary = nothingLine(target.preset.name, target.gpus, E, margin, closest, e, fmt);
@@ -116,7 +139,24 @@ export function recommend(model: ModelDescriptor, run: RunConfig, opts: Recommen
   // Where a search that ran out of budget points: what widened it most.
   const widest = opts.allow?.length ? '--allow' : opts.targets.length > 1 ? '--gpu' : opts.effectiveBatch !== undefined ? '--effective-batch' : model.knobs ? 'knobs' : '--gpu';
   const traces = new Traces(model, new Budget(widest));
-  const ctx: Ctx = { model, base: run, traces, dims: traces.get(run).dims, knobInfo: [] };
+  // The cheap path's allocator: the config's own reserved / allocated from the full simulation (not a fixed
+  // percentage), once per allocator setting the search tries (default, expandable segments).
+  // The search asks once per candidate and its cheap axes change the allocator settings in place: compare by
+  // value, field by field (a handful of settings at most per search).
+  const ratios: { a: AllocatorConfig; v: number }[] = [];
+  const same = (x: AllocatorConfig, y: AllocatorConfig) =>
+    x.expandable_segments === y.expandable_segments && x.max_split_size_mb === y.max_split_size_mb && x.fragmentation === y.fragmentation &&
+    x.garbage_collection_threshold === y.garbage_collection_threshold && x.memory_fraction === y.memory_fraction &&
+    x.max_non_split_rounding_mb === y.max_non_split_rounding_mb && JSON.stringify(x.roundup_power2_divisions) === JSON.stringify(y.roundup_power2_divisions);
+  const ratioFor = (r: RunConfig): number => {
+    for (const e of ratios) if (same(e.a, r.allocator)) return e.v;
+    const base = { ...run, allocator: { ...r.allocator } };
+    const ref = buildEstimate(traces.full(base), base);
+    const v = ref.allocated > 0 ? ref.reserved / ref.allocated : 1;
+    ratios.push({ a: { ...r.allocator }, v });
+    return v;
+  };
+  const ctx: Ctx = { model, base: run, traces, dims: traces.get(run).dims, knobInfo: [], edge: opts.edge ?? 'high', ratioFor };
   const allow = opts.allow ?? [];
   knobInfo(ctx, allow);
   const E = opts.effectiveBatch ?? run.batch_size * run.grad_accum * run.distributed.gpus;
@@ -150,8 +190,10 @@ function suggest(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: number, m
     const s = search(ctx, target, [...allow, ...specs.map((x) => x.spec)], perGpu);
     const top = rank(s.rows, margin)[0];
     if (!top || top.headroom < margin) return undefined;
+    const best = refine(ctx, [toCandidate(ctx, s, top, margin, baseTime)], target.preset, margin)[0]!;
+    if (best.verdict !== 'fits') return undefined;
     const notes = specs.map((x) => x.note).filter(Boolean);
-    return { allow: specs.map((x) => `--allow ${x.text}`).join(' '), ...(notes.length ? { note: notes.join('; ') } : {}), best: toCandidate(ctx, s, top, margin, baseTime) };
+    return { allow: specs.map((x) => `--allow ${x.text}`).join(' '), ...(notes.length ? { note: notes.join('; ') } : {}), best };
   };
   const out = extra.map((x) => tryAllow([x])).filter((x): x is Suggestion => !!x);
   if (!out.length && extra.length > 1) {

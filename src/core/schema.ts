@@ -122,7 +122,7 @@ export const runSchema = {
           required: ['type'],
           properties: {
             type: { enum: optimizerNames },
-            impl: { enum: ['foreach', 'fused', 'for-loop'] },
+            impl: { enum: ['foreach', 'fused', 'for-loop', 'hf'] },
             weight_decay: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
             paged: { type: 'boolean' },
           },
@@ -144,7 +144,7 @@ export const runSchema = {
     runtime: { enum: ['pytorch', 'tfjs'] },
     mode: { enum: ['train', 'inference'] },
     device: { enum: ['cuda', 'cpu'] },
-    pytorch: { enum: ['2', '1.13', 2, 1.13] },
+    pytorch: { enum: ['2', '1.13', '1.10', 2, 1.13] },
     distributed: {
       type: 'object',
       additionalProperties: false,
@@ -154,6 +154,18 @@ export const runSchema = {
         bucket_view: { type: 'boolean' },
         bucket_cap_mb: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
         prefetch: { type: 'integer', minimum: 0, maximum: LIMITS.dimension },
+        mixed_precision: { enum: ['autocast', 'fsdp', 'deepspeed'] },
+      },
+    },
+    set_to_none: { type: 'boolean' },
+    stack: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        cuda: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$', maxLength: 16 },
+        module_loading: { enum: ['lazy', 'eager'] },
+        libraries: { type: 'array', maxItems: 3, items: { enum: ['cublas', 'cudnn', 'nccl'] } },
+        context_bytes: { type: 'integer', minimum: 0, maximum: LIMITS.dimension },
       },
     },
     allocator: {
@@ -161,8 +173,17 @@ export const runSchema = {
       additionalProperties: false,
       properties: {
         expandable_segments: { type: 'boolean' },
-        max_split_size_mb: { type: 'number', minimum: 0, maximum: LIMITS.dimension },
+        max_split_size_mb: { type: 'number', minimum: 20, maximum: LIMITS.dimension },
         fragmentation: { type: 'number', minimum: 0, maximum: 1 },
+        garbage_collection_threshold: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        memory_fraction: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        roundup_power2_divisions: {
+          anyOf: [
+            { type: 'integer', minimum: 0, maximum: 1024 },
+            { type: 'object', maxProperties: 64, propertyNames: { pattern: '^([0-9]+|>)$', maxLength: 12 }, additionalProperties: { type: 'integer', minimum: 0, maximum: 1024 } },
+          ],
+        },
+        max_non_split_rounding_mb: { type: 'number', minimum: 20, maximum: LIMITS.dimension },
       },
     },
     dims: { type: 'object', additionalProperties: numOrExpr },
@@ -237,7 +258,21 @@ export const presetSchema = {
     kind: { enum: ['gpu', 'host'] },
     capacity_bytes: { type: 'integer', minimum: 1 },
     context_bytes: { type: 'integer', minimum: 0 },
+    context_source: { type: 'string' },
+    context_eager_bytes: { type: 'integer', minimum: 0 },
+    cuda: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' },
     workspace_bytes: { type: 'integer', minimum: 0 },
+    calibration: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['reserved_ratio', 'from'],
+      properties: {
+        reserved_ratio: { type: 'number', exclusiveMinimum: 0 },
+        allocated_ratio: { type: 'number', exclusiveMinimum: 0 },
+        from: { type: 'string' },
+        measured: { type: 'object' },
+      },
+    },
     architecture: { type: 'string' },
     bf16: { type: 'boolean' },
     source: { type: 'string', minLength: 1 },

@@ -16,8 +16,10 @@ export interface TermInputs {
   Pf: number;
   /** Bytes of frozen weights stored in a type other than pBytes (bitsandbytes int8 / 4-bit weights and their statistics; a bf16 base under fp32 adapters), outside P and Pf. */
   qBytes: number;
-  /** Bytes per parameter, per optimizer-state element, per EMA element. */
+  /** Bytes per parameter as stored, per optimizer-state element, per EMA element. */
   pBytes: number;
+  /** Bytes per parameter as computed with (what FSDP/ZeRO-3 gathers): 2 under FSDP MixedPrecision, else pBytes. */
+  gatherB: number;
   stateB: number;
   emaB: number;
   precision: Precision;
@@ -87,9 +89,9 @@ export const TERMS: Record<TermKey, Term> = {
   },
   gather_buffers: {
     // One unit (a block layer) gathered in full, plus `prefetch` more in flight.
-    inputs: ['shardParams', 'largestUnitParams', 'pBytes', 'prefetch'],
-    bytes: (i) => (i.shardParams > 1 ? Math.ceil(i.largestUnitParams * i.pBytes * (1 + i.prefetch)) : 0),
-    formula: (i) => `largest unit's params ${n(i.largestUnitParams)} x ${i.pBytes} B x (1 + prefetch ${i.prefetch})`,
+    inputs: ['shardParams', 'largestUnitParams', 'gatherB', 'prefetch'],
+    bytes: (i) => (i.shardParams > 1 ? Math.ceil(i.largestUnitParams * i.gatherB * (1 + i.prefetch)) : 0),
+    formula: (i) => `largest unit's params ${n(i.largestUnitParams)} x ${i.gatherB} B x (1 + prefetch ${i.prefetch})`,
   },
 };
 

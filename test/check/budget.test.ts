@@ -98,9 +98,9 @@ describe('resolveBudget', () => {
 
   test('the config budget, with defaults for what it leaves out', () => {
     const b = resolveBudget(run({ budget: { gpu: 'a100-80', headroom: '10%', level: 'warn' }, gpu: 't4' }));
-    assert.deepEqual(b, { gpus: ['a100-80'], gpuPath: 'budget.gpu', spec: { headroom: { fraction: 0.1 }, level: 'warn' } });
+    assert.deepEqual(b, { gpus: ['a100-80'], gpuPath: 'budget.gpu', spec: { headroom: { fraction: 0.1 }, level: 'warn', edge: 'high' } });
     const d = resolveBudget(run({ budget: { gpu: ['t4', 'l4'] } }));
-    assert.deepEqual(d, { gpus: ['t4', 'l4'], gpuPath: 'budget.gpu', spec: { headroom: { bytes: 0 }, level: 'error' } });
+    assert.deepEqual(d, { gpus: ['t4', 'l4'], gpuPath: 'budget.gpu', spec: { headroom: { bytes: 0 }, level: 'error', edge: 'high' } });
   });
 
   test('a budget without cards uses the config gpu', () => {
@@ -112,7 +112,7 @@ describe('resolveBudget', () => {
 
   test('the command line replaces the config', () => {
     const b = resolveBudget(run({ budget: { gpu: 'a100-80', headroom: '10%', level: 'warn' } }), { gpu: ['t4'], headroom: { bytes: 5 }, level: 'off' });
-    assert.deepEqual(b, { gpus: ['t4'], gpuPath: '--gpu', spec: { headroom: { bytes: 5 }, level: 'off' } });
+    assert.deepEqual(b, { gpus: ['t4'], gpuPath: '--gpu', spec: { headroom: { bytes: 5 }, level: 'off', edge: 'high' } });
   });
 
   test('no budget and no card is an error, not a pass', () => {

@@ -12,19 +12,21 @@ const LARGEST = 64 * 16;
 test('state and step temporaries of every optimizer x impl, by hand (fp32 state)', () => {
   const expect: Record<OptimizerName, Record<OptimizerImpl, [number, number]>> = {
     // [state, step temporaries]
-    sgd: { foreach: [0, 0], fused: [0, 0], 'for-loop': [0, 0] },
-    'sgd-momentum': { foreach: [P * 4, 0], fused: [P * 4, 0], 'for-loop': [P * 4, 0] },
-    // m and v; foreach makes sqrt(v) for all params at once, the for-loop sqrt and a division per param.
-    adam: { foreach: [2 * P * 4, P * 4], fused: [2 * P * 4, 0], 'for-loop': [2 * P * 4, 2 * LARGEST * 4] },
-    adamw: { foreach: [2 * P * 4, P * 4], fused: [2 * P * 4, 0], 'for-loop': [2 * P * 4, 2 * LARGEST * 4] },
+    sgd: { foreach: [0, 0], fused: [0, 0], 'for-loop': [0, 0], hf: [0, 0] },
+    'sgd-momentum': { foreach: [P * 4, 0], fused: [P * 4, 0], 'for-loop': [P * 4, 0], hf: [P * 4, 0] },
+    // m and v; foreach makes sqrt(v) for all params at once, the for-loop sqrt and a division per param,
+    // transformers' AdamW (hf) one sqrt(v) + eps per param.
+    adam: { foreach: [2 * P * 4, P * 4], fused: [2 * P * 4, 0], 'for-loop': [2 * P * 4, 2 * LARGEST * 4], hf: [2 * P * 4, LARGEST * 4] },
+    adamw: { foreach: [2 * P * 4, P * 4], fused: [2 * P * 4, 0], 'for-loop': [2 * P * 4, 2 * LARGEST * 4], hf: [2 * P * 4, LARGEST * 4] },
     // Row + column statistics per matrix (512/32 + 512/16, 1024/16 + 1024/64), vectors whole.
     adafactor: {
       foreach: [(16 + 32 + 32 + 64 + 16) * 4, 2 * LARGEST * 4],
       fused: [(16 + 32 + 32 + 64 + 16) * 4, 2 * LARGEST * 4],
       'for-loop': [(16 + 32 + 32 + 64 + 16) * 4, 2 * LARGEST * 4],
+      hf: [(16 + 32 + 32 + 64 + 16) * 4, 2 * LARGEST * 4],
     },
-    // 1 byte each for m and v, plus one fp32 absmax per 256-element block of each (ceil(1568/256) = 7).
-    'adamw-8bit': { foreach: [2 * P + 2 * 7 * 4, 0], fused: [2 * P + 2 * 7 * 4, 0], 'for-loop': [2 * P + 2 * 7 * 4, 0] },
+    // Every parameter here is under bitsandbytes' min_8bit_size (4096 elements): fp32 m and v.
+    'adamw-8bit': { foreach: [2 * P * 4, 0], fused: [2 * P * 4, 0], 'for-loop': [2 * P * 4, 0], hf: [2 * P * 4, 0] },
   };
   for (const [type, impls] of Object.entries(expect)) {
     for (const [impl, [state, temp]] of Object.entries(impls)) {
@@ -34,6 +36,12 @@ test('state and step temporaries of every optimizer x impl, by hand (fp32 state)
       assert.ok(c.stateFormula.length > 0 && c.stepTempFormula.length > 0);
     }
   }
+});
+
+test('8-bit AdamW: 1 byte per element and state plus an fp32 absmax per 256 elements; fp32 state under 4096 elements', () => {
+  const mixed = [{ shape: [128, 64] }, { shape: [64] }]; // 8,192 elements (8-bit) and 64 (fp32)
+  const c = optimizerCost('adamw-8bit', 'foreach', mixed, 4, 0);
+  assert.equal(c.stateBytes, 2 * 8192 * 1 + 2 * (8192 / 256) * 4 + 2 * 64 * 4);
 });
 
 test('SGD weight decay under foreach adds grad + wd * p out of place; 2-byte state for pure bf16', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from '../../src/core/terms.js';
 
 const base: TermInputs = {
-  P: 1000, Pf: 200, qBytes: 0, pBytes: 4, stateB: 4, emaB: 4, precision: 'fp32', N: 4, shardParams: 1, shardGrads: 1, shardState: 1,
+  P: 1000, Pf: 200, qBytes: 0, pBytes: 4, gatherB: 4, stateB: 4, emaB: 4, precision: 'fp32', N: 4, shardParams: 1, shardGrads: 1, shardState: 1,
   ddp: true, bucketView: false, emaOnGpu: true, largestUnitParams: 300, prefetch: 1,
   opt: { stateBytes: 8000, stateFormula: 'm and v', stepTempBytes: 4000, stepTempFormula: 'sqrt(v)' },
 };
@@ -28,12 +28,15 @@ test('term bytes by hand (DDP over 4 GPUs, fp32, AdamW-like optimizer cost)', ()
   assert.equal(b('optimizer_state', z3), 8000 / 4);
   assert.equal(b('ema', z3), (1000 * 4) / 4);
   assert.equal(b('gather_buffers', z3), 300 * 4 * 2);
+  // FSDP MixedPrecision(param_dtype=bf16): fp32 shards stored, the gathered unit in 2 bytes.
+  assert.equal(b('weights', { ...z3, gatherB: 2 }), (1200 * 4) / 4);
+  assert.equal(b('gather_buffers', { ...z3, gatherB: 2 }), 300 * 2 * 2);
 });
 
 test('each term reads only the inputs it declares', () => {
   // Perturb every undeclared input: the bytes must not move.
   const perturbed: TermInputs = {
-    P: 7, Pf: 3, qBytes: 5, pBytes: 2, stateB: 2, emaB: 2, precision: 'fp16', N: 8, shardParams: 2, shardGrads: 2, shardState: 2,
+    P: 7, Pf: 3, qBytes: 5, pBytes: 2, gatherB: 2, stateB: 2, emaB: 2, precision: 'fp16', N: 8, shardParams: 2, shardGrads: 2, shardState: 2,
     ddp: false, bucketView: true, emaOnGpu: false, largestUnitParams: 5, prefetch: 3,
     opt: { stateBytes: 1, stateFormula: '', stepTempBytes: 1, stepTempFormula: '' },
   };

@@ -34,6 +34,11 @@ const CHECKED: Record<string, string> = {
   'docs/seeds.md': 'npm run docs:seeds',
   'docs/accuracy-hf.md': 'npm run validate:hf (or -- --measured docs/accuracy-hf.json)',
   'docs/accuracy-hf.json': 'npm run validate:hf (or -- --measured docs/accuracy-hf.json)',
+  // Recomputed by test/bench/accuracy-gpu.test.ts (memplan's column from bench/gpu/, the page byte for byte).
+  'docs/accuracy-gpu.md': 'npm run docs:gpu',
+  'docs/accuracy-gpu.json': 'npm run docs:gpu',
+  // The GPU validation's page: "not run" until a GPU runs it (test/bench/validate-cuda.test.ts).
+  'docs/accuracy-pytorch-cuda.md': 'npm run validate:torch -- --device cuda',
 };
 const pytorchPages = readdirSync(join(ROOT, 'docs')).filter((f) => /^accuracy-pytorch.*\.json$/.test(f));
 for (const j of pytorchPages) {

@@ -56,10 +56,10 @@ test('aam: chunking without checkpointing keeps saved activations; with it they 
   // Token limit 512 halves the ASV encoder's [batch * token_limit, ...] tensors: about 2x, far from 8-10x.
   const gain = base.allocated / rec.allocated;
   assert.ok(gain > 1.8 && gain < 2.5, `recommended settings gain ${gain}`);
-  // Expandable segments: same allocated, allowance 2% instead of 10%.
+  // Expandable segments: same allocated; the simulated allocator caches less beyond it (one growing segment per pool).
   assert.equal(exp.allocated, base.allocated);
-  assert.equal(exp.reserved - exp.allocated, Math.ceil(base.allocated * 0.02));
-  assert.equal(base.reserved - base.allocated, Math.ceil(base.allocated * 0.1));
+  assert.ok(exp.reserved >= exp.allocated && exp.reserved - exp.allocated < base.reserved - base.allocated);
+  assert.equal(exp.allocator!.settings, 'expandable_segments:True');
 });
 
 test('aam: under bf16 autocast the attention probabilities stay fp32', () => {
@@ -150,9 +150,10 @@ test('rna-3e-ffi: allocator settings change reserved only', () => {
   const split = estimateRun('rna-3e-ffi', 'batch-2-max-split-128');
   assert.equal(conf.allocated, b2.allocated);
   assert.equal(split.allocated, b2.allocated);
-  assert.equal(b2.reserved, b2.allocated + Math.ceil(b2.allocated * 0.1));
-  assert.equal(split.reserved, b2.allocated + Math.ceil(b2.allocated * 0.06));
-  assert.equal(conf.reserved, b2.allocated + Math.ceil(b2.allocated * 0.02));
+  // The simulated allocator: expandable segments (with max_split_size_mb:128) cache less than the default; max_split
+  // alone no more than it.
+  assert.ok(conf.reserved < b2.reserved && split.reserved <= b2.reserved);
+  for (const e of [b2, conf, split]) assert.ok(e.reserved >= e.allocator!.allocated_peak && e.allocator!.allocated_peak >= e.allocated);
   // Accumulating batch-1 micro-batches peaks like batch 1 plus resident gradients.
   const acc = estimateRun('rna-3e-ffi', 'accum-4');
   assert.ok(acc.allocated < b2.allocated * 0.55);

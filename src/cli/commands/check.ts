@@ -20,7 +20,7 @@ import { CHECK_FORMATS, renderCheck, type CheckReport, type CheckRow } from '../
 import { display, getPreset, loadConfig, locateError, type LoadedConfig, type LoadOptions } from '../load.js';
 import { lineOf } from '../locate.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { applySets, collect, parseFormat } from '../options.js';
+import { applySets, collect, parseEdge, parseFormat } from '../options.js';
 import { examples, unitsOption } from '../common.js';
 import { discoverConfig } from '../discover.js';
 
@@ -33,6 +33,7 @@ interface CheckCliOptions {
   writeBaseline?: string;
   set?: string[];
   allowOutside?: boolean;
+  edge?: string;
 }
 
 const LEVELS: readonly BudgetLevel[] = ['error', 'warn', 'off'];
@@ -51,6 +52,7 @@ export function parseOverrides(o: CheckCliOptions): BudgetOverrides {
     }
     out.level = o.level as BudgetLevel;
   }
+  if (o.edge !== undefined) out.edge = parseEdge(o.edge);
   return out;
 }
 
@@ -202,7 +204,8 @@ export function registerCheck(program: Command, ctx: CommandContext): void {
     .option('--baseline <file>', 'a previous run\'s JSON (--write-baseline or --format json): report the change per config')
     .option('--write-baseline <file>', 'also write this run\'s JSON report to a file, for a later --baseline')
     .option('--set <key=value>', 'override a run setting or a dimension in every config (repeatable)', collect, [])
-    .option('--allow-outside', "let a config's model: name a file outside the config's repository (docs/security.md)");
+    .option('--allow-outside', "let a config's model: name a file outside the config's repository (docs/security.md)")
+    .option('--edge <edge>', 'the edge of the risk band held to the budget: low | expected | high (default high)');
   unitsOption(cmd);
   examples(cmd, [
     'memplan check                                      # the config found here',

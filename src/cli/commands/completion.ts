@@ -35,6 +35,8 @@ _memplan() {
     --gpu) COMPREPLY=( $(compgen -W "${s.gpus.join(' ')}" -- "$cur") ); return ;;
     --format) COMPREPLY=( $(compgen -W "table json markdown github junit html svg" -- "$cur") ); return ;;
     --units) COMPREPLY=( $(compgen -W "binary decimal both" -- "$cur") ); return ;;
+    --edge) COMPREPLY=( $(compgen -W "low expected high" -- "$cur") ); return ;;
+    --presets) COMPREPLY=( $(compgen -d -- "$cur") ); return ;;
   esac
   case "$cmd" in
 ${cases}
@@ -52,7 +54,7 @@ complete -o filenames -F _memplan memplan
 
 export function zshScript(s: Spec): string {
   const cmds = s.commands.map((c) => `'${c.name}'`).join(' ');
-  const cases = s.commands.map((c) => `    ${c.name}) _arguments ${c.options.map((o) => `'${o}${o === '--gpu' ? `[card]:card:(${s.gpus.join(' ')})` : o === '--units' ? '[units]:units:(binary decimal both)' : ''}'`).join(' ')} '*:config:_files -g "*.(yaml|yml)"' ;;`).join('\n');
+  const cases = s.commands.map((c) => `    ${c.name}) _arguments ${c.options.map((o) => `'${o}${o === '--gpu' ? `[card]:card:(${s.gpus.join(' ')})` : o === '--units' ? '[units]:units:(binary decimal both)' : o === '--edge' ? '[edge]:edge:(low expected high)' : ''}'`).join(' ')} '*:config:_files -g "*.(yaml|yml)"' ;;`).join('\n');
   return `#compdef memplan
 # memplan zsh completion: eval "$(memplan completion zsh)" (e.g. in ~/.zshrc, after compinit)
 _memplan() {

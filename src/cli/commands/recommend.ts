@@ -14,7 +14,7 @@ import { configArg } from '../discover.js';
 import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
 import { wrap } from '../format/estimate.js';
 import { display, getPreset, loadPresets, withConfig, type LoadedConfig } from '../load.js';
-import { BACKENDS, collect, parseBackend, parseFormat, parseNumber } from '../options.js';
+import { BACKENDS, collect, parseBackend, parseEdge, parseFormat, parseNumber } from '../options.js';
 import { parseSize } from '../../core/units.js';
 import { LIMITS } from '../../core/limits.js';
 import { writeRunConfig } from '../write.js';
@@ -103,6 +103,7 @@ export interface RecommendCliOptions {
   backend?: string;
   write?: string;
   allowOutside?: boolean;
+  edge?: string;
 }
 
 function positiveInt(v: string | undefined, path: string): number | undefined {
@@ -152,7 +153,7 @@ function runMaxBatch(ctx: CommandContext, cfg: LoadedConfig, o: RecommendCliOpti
       hint: 'drop --allow/--effective-batch, or use --set to change the config first',
     });
   }
-  const results = targets.map((t) => maxBatch(cfg.model, cfg.run, t, { margin: margins(o, cfg) }));
+  const results = targets.map((t) => maxBatch(cfg.model, cfg.run, t, { margin: margins(o, cfg), edge: parseEdge(o.edge) }));
   const first = results[0]!;
   const written = o.write !== undefined && first.run ? writeRunConfig(o.write, cfg, first.run, first.gpu.id, first.margin, `largest micro-batch on ${first.gpu.id} leaving ${size(first.margin)}`) : undefined;
   if (o.write !== undefined && !first.run) throw new MemplanError('E_CONFIG', `nothing to write: not even micro-batch 1 leaves the margin on ${first.gpu.id}`, { path: '--write' });
@@ -168,6 +169,7 @@ async function runRecommend(ctx: CommandContext, cfg: LoadedConfig, o: Recommend
     allow: (o.allow ?? []).map(parseAllow),
     top: positiveInt(o.top, '--top'),
     margin: margins(o, cfg),
+    edge: parseEdge(o.edge),
   });
   const best = result.targets[0]!.best;
   if (o.write !== undefined && !best) throw new MemplanError('E_CONFIG', 'nothing to write: no config leaves the margin on the first card', { path: '--write' });
@@ -200,7 +202,8 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
     .option('--format <format>', 'table | json | markdown', 'table')
     .option('--verify', "probe a TensorFlow.js twin of each card's top choice (scaled to fit) against memplan's tfjs estimate of it")
     .option('--backend <name>', `probe backend for --verify: ${BACKENDS.join(' | ')}`)
-    .option('--allow-outside', "let the config's model: name a file outside the config's repository (docs/security.md)");
+    .option('--allow-outside', "let the config's model: name a file outside the config's repository (docs/security.md)")
+    .option('--edge <edge>', 'the edge of the risk band a config must fit at: low | expected | high', 'high');
   unitsOption(cmd);
   examples(cmd, [
     'memplan recommend --effective-batch 96                    # the config found here (memplan.yaml)',

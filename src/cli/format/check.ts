@@ -74,7 +74,7 @@ function cells(r: CheckRow): { card: string; total: string; budget: string; head
   }
   return {
     card: r.gpu.id,
-    total: size(r.device_total),
+    total: r.edge && r.edge !== 'expected' && r.judged_total !== undefined ? `${size(r.judged_total)} (${r.edge})` : size(r.device_total),
     budget: `${size(r.budget!)} (${size(r.capacity!)} - ${r.headroom_spec})`,
     headroom: r.free! >= 0 ? `${size(r.free!)} left` : `over the card by ${size(-r.free!)}`,
     largest: r.largest ? `${r.largest.name} ${size(r.largest.bytes)}` : '-',

@@ -42,9 +42,20 @@ export function headline(e: Estimate, label: string): string[] {
 export function verdict(e: Estimate): string {
   if (e.fits === undefined || !e.gpu) return `verdict: no card given; the step needs ${size(e.device_total)} (use --gpu ID; \`memplan gpus\` lists them)`;
   const on = e.gpu.kind === 'host' ? 'in' : 'on';
-  return e.fits
-    ? `verdict: FITS ${on} ${e.gpu.name}: ${size(e.device_total)} used, ${size(e.headroom!)} headroom`
-    : `verdict: OVER BUDGET ${on} ${e.gpu.name} by ${size(-e.headroom!)}: needs ${size(e.device_total)}`;
+  const cap = e.gpu.capacity;
+  if (!e.band || !e.verdict) {
+    return e.fits
+      ? `verdict: FITS ${on} ${e.gpu.name}: ${size(e.device_total)} used, ${size(e.headroom!)} headroom`
+      : `verdict: OVER BUDGET ${on} ${e.gpu.name} by ${size(-e.headroom!)}: needs ${size(e.device_total)}`;
+  }
+  const b = e.band;
+  if (e.verdict === 'FITS') return `verdict: FITS ${on} ${e.gpu.name}: even the band's high edge, ${size(b.high)}, leaves ${size(cap - b.high)} (expected ${size(b.expected)}, ${size(e.headroom!)} headroom)`;
+  if (e.verdict === 'AT RISK') {
+    return `verdict: AT RISK ${on} ${e.gpu.name}: the expected ${size(b.expected)} fits (${size(e.headroom!)} headroom) but the band's high edge, ${size(b.high)}, is over by ${size(b.high - cap)}`;
+  }
+  return e.allocator?.oom
+    ? `verdict: OVER ${on} ${e.gpu.name}: out of memory even after the allocator frees its cache (needs ${size(b.expected)})`
+    : `verdict: OVER ${on} ${e.gpu.name} by ${size(-e.headroom!)}: needs ${size(b.expected)}${b.low <= cap ? ` (the band's low edge, ${size(b.low)}, would fit)` : ''}`;
 }
 
 /** Word-wraps a line to WIDTH, continuation lines indented under the text after `label: `. */
@@ -80,7 +91,7 @@ function totalWords(e: Estimate): { peak: string; reserved: string; total: [stri
   }
   return {
     peak: 'torch.cuda.max_memory_allocated',
-    reserved: 'allocated + allocator allowance (torch.cuda.memory_reserved)',
+    reserved: e.allocator ? 'the caching allocator simulated over the run (torch.cuda.max_memory_reserved)' : 'allocated + a fixed allowance (allocator.fragmentation; torch.cuda.memory_reserved)',
     total: ['device total', e.gpu ? 'reserved + CUDA context and workspaces (what nvidia-smi shows)' : 'reserved (no card given)'],
     capacity: 'card capacity',
   };
@@ -94,11 +105,19 @@ export function totals(e: Estimate): [string, string, string][] {
       ? []
       : [['step 1 / steady state', `${size(e.step1_allocated)} / ${size(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'] as [string, string, string]]),
     ['reserved', size(e.reserved), w.reserved],
-    [w.total[0], size(e.device_total), w.total[1]],
   ];
+  if (e.allocator) {
+    const a = e.allocator;
+    rows.push(['largest free block', size(a.at_peak.largest_free), `of ${size(a.at_peak.cached_free)} cached free at the allocated peak: fragmentation ${(a.at_peak.fragmentation * 100).toFixed(0)}%;${a.segments ? ` ${a.segments} segments held;` : ''} max_memory_allocated ${size(a.allocated_peak)}`]);
+  }
+  rows.push([w.total[0], size(e.device_total), w.total[1]]);
+  if (e.band) {
+    const b = e.band;
+    rows.push(['band: low / high', `${size(b.low)} / ${size(b.high)}`, `${b.calibrated ? 'calibrated: ' : ''}${b.parts.filter((p) => p.low !== p.expected || p.high !== p.expected).map((p) => `${p.part} ${size(p.low)}..${size(p.high)}`).join(', ') || 'no uncertain part'}`]);
+  }
   if (e.gpu) {
     rows.push([w.capacity, size(e.gpu.capacity), e.gpu.name]);
-    rows.push(['headroom', size(e.headroom!), e.fits ? 'fits' : 'OVER BUDGET']);
+    rows.push(['headroom', size(e.headroom!), e.verdict ?? (e.fits ? 'fits' : 'OVER BUDGET')]);
   }
   return rows;
 }

@@ -19,7 +19,7 @@ function row(c: Candidate, i: number | string): string[] {
   ];
 }
 
-const HEAD = ['#', 'config', 'micro-batch x accum', 'changes results', 'step time', 'device total', 'headroom', 'verdict'];
+const HEAD = ['#', 'config', 'micro-batch x accum', 'changes results', 'step time', 'device total', 'headroom (edge)', 'verdict'];
 /** Terminal table: within 100 columns, rows not ruled (a wrapped config reads as one row). */
 const TABLE = {
   head: ['#', 'config', 'batch x accum', 'changes results', 'step time', 'total', 'headroom', 'verdict'],
@@ -40,7 +40,7 @@ function searchedLine(t: TargetResult): string {
     s.invalid ? `${n(s.invalid)} invalid for the model` : '',
   ].filter(Boolean);
   const dup = s.duplicates ? `; ${n(s.duplicates)} memory-equivalent repeats dropped` : '';
-  return `searched ${n(s.evaluated)} configs (${n(s.traces)} distinct traces${extra.length ? `; ${extra.join('; ')}` : ''}${dup}); ${n(t.fitting)} leave the ${size(t.margin)} margin (tight: fit the ${t.gpu.kind === 'host' ? 'RAM' : 'card'} but not the margin; never proposed); step time: a proxy relative to the fastest config that fits (docs/recommend.md)`;
+  return `searched ${n(s.evaluated)} configs (${n(s.traces)} distinct traces${extra.length ? `; ${extra.join('; ')}` : ''}${dup}); ${n(t.fitting)} leave the ${size(t.margin)} margin (tight: fit the ${t.gpu.kind === 'host' ? 'RAM' : 'card'} but not the margin; never proposed); headroom at the risk band's edge, the configs shown re-checked with the full allocator simulation; step time: a proxy relative to the fastest config that fits (docs/recommend.md)`;
 }
 
 function asConfigured(t: TargetResult): string {
@@ -99,7 +99,9 @@ function ruled(t: Table.Table, opts: Table.TableConstructorOptions): string {
 
 export function renderMaxBatch(rs: MaxBatchResult[], model: string, label: string, format: string): string {
   if (format === 'json') return JSON.stringify(rs, null, 2) + '\n';
-  const head = ['card', 'GPUs', 'max batch', 'total', 'headroom', 'one more'];
+  // total: the expected device total; headroom: at the edge of the risk band held to the card (high by default).
+  const edge = rs[0]?.edge ?? 'high';
+  const head = ['card', 'GPUs', 'max batch', 'total', edge === 'expected' ? 'headroom' : `headroom (${edge} edge)`, 'one more'];
   const rows = rs.map((r) => [
     r.gpu.name,
     String(r.gpus),

@@ -21,7 +21,7 @@ export function stockAttention(a: BlockArgs, p: number): AttentionImpl {
   const own = a.get<'auto' | 'eager' | 'sdpa'>('attention', 'auto');
   const set = own !== 'auto' ? own : a.attention;
   if (set !== 'auto') return set;
-  if (a.torch.runtime === 'tfjs' || a.torch.version === '1.13') return 'eager';
+  if (a.torch.runtime === 'tfjs' || a.torch.version !== '2') return 'eager';
   if (a.torch.device === 'cuda') return 'sdpa';
   return p > 0 && !a.inference ? 'math' : 'sdpa';
 }

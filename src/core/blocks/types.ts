@@ -19,7 +19,7 @@ export interface BlockArgs {
   /** The run's attention setting: `auto` lets a stock module do what its PyTorch version does; `eager` / `sdpa` force one. */
   attention: 'auto' | 'eager' | 'sdpa';
   /** The framework being modelled (stock modules behave differently across versions and devices). */
-  torch: { version: '2' | '1.13'; device: 'cuda' | 'cpu'; runtime: 'pytorch' | 'tfjs' };
+  torch: { version: '2' | '1.13' | '1.10'; device: 'cuda' | 'cpu'; runtime: 'pytorch' | 'tfjs' };
   /** Path for errors: `blocks[3]`. */
   path: string;
   /** Every input in `from:` order (the first is also `build`'s x). */

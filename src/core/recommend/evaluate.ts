@@ -5,7 +5,7 @@
  * combination: the first micro-batch and the optimizer step only grow with the micro-batch.
  */
 import { budgetOnly } from './traces.js';
-import { stepTotals, type StepTotals, type Traced } from '../estimate.js';
+import { stepTotals, type Edge, type StepTotals, type Traced } from '../estimate.js';
 import type { RunConfig } from '../model.js';
 import { cheapAxes, implMatters, runFor, traceAxes, type Axis, type BatchValue, type Ctx } from './space.js';
 import { stepTime, type Work } from './speed.js';
@@ -39,6 +39,18 @@ export interface SearchOut {
  */
 export function timeOf(work: Work, traced: Traced, run: RunConfig, mem: StepTotals): number {
   return stepTime(work, run, { weights: mem.weights * mem.shardParams, grads: mem.grads * mem.shardGrads, state: mem.state * mem.shardState, ema: mem.ema, paramTensors: traced.agg.trainable.length });
+}
+
+/** The cheap path's device total at an edge of the band. */
+export function cheapEdge(mem: StepTotals, edge: Edge): number {
+  return edge === 'high' ? mem.deviceHigh : edge === 'low' ? mem.deviceLow : mem.deviceTotal;
+}
+
+/** The context at an edge of its band. */
+function ctxAt(mem: StepTotals, edge: Edge): number {
+  const c = mem.contextModel;
+  if (!c) return mem.context;
+  return edge === 'high' ? c.high : edge === 'low' ? c.low : c.bytes;
 }
 
 /** Sets idx[offset..] to the c-th combination of `axes` (mixed radix, last axis fastest). */
@@ -104,14 +116,15 @@ export function search(ctx: Ctx, target: Target, allow: AllowSpec[], perGpu: num
         decode(c, cheap, idx, nt);
         for (let i = 0; i < cheap.length; i++) cheap[i]!.apply(run, cheap[i]!.values[idx[nt + i]!]);
         if (idx[implAxis]! > 0 && !implMatters(run)) continue;
-        const mem = stepTotals(entry.traced, run, target.preset);
+        // The cheap path: reserved is allocated x the config's own simulated reserved/allocated ratio (per allocator setting).
+        const mem = stepTotals(entry.traced, run, target.preset, { reservedRatio: ctx.ratioFor(run) });
         out.evaluated++;
         // The first micro-batch and the optimizer step do not depend on accumulation, and the first grows
         // with the micro-batch: a lower bound for every larger micro-batch of this family.
         const bound = Math.max(mem.firstSteady, mem.optPhase);
-        if (bound + (run.device === 'cpu' ? 0 : Math.ceil(bound * mem.frag)) + mem.context <= cap) anyBelow = true;
+        if (bound + (run.device === 'cpu' ? 0 : Math.ceil(bound * mem.frag)) + ctxAt(mem, ctx.edge) <= cap) anyBelow = true;
         const time = timeOf(entry.work, entry.traced, run, mem);
-        out.rows.push({ idx: idx.slice(), allocated: mem.allocated, deviceTotal: mem.deviceTotal, headroom: cap - mem.deviceTotal, time, ...scoreRow(axes, idx, distOf) });
+        out.rows.push({ idx: idx.slice(), allocated: mem.allocated, deviceTotal: mem.deviceTotal, headroom: cap - cheapEdge(mem, ctx.edge), time, ...scoreRow(axes, idx, distOf) });
       }
       if (!anyBelow) {
         out.pruned += (batchOrder.length - bi - 1) * cheapCount;

@@ -6,7 +6,7 @@
  * a fused optimizer whose temporaries fall outside the peak) are dropped as duplicates.
  */
 import { headroomBytes, type Headroom } from '../check.js';
-import type { Preset } from '../estimate.js';
+import { buildEstimate, edgeTotal, type Edge, type Estimate, type Preset } from '../estimate.js';
 import type { Row, SearchOut } from './evaluate.js';
 import { runFor, type Ctx } from './space.js';
 import type { Candidate, Setting, Verdict } from './types.js';
@@ -67,4 +67,31 @@ export function toCandidate(ctx: Ctx, s: SearchOut, r: Row, margin: number, base
     verdict: verdictOf(r.headroom, margin),
     run,
   };
+}
+
+/** Fits at an edge of the band: that edge's total within `limit`, and no out-of-memory in the allocator simulation. */
+export function fitsAt(e: Estimate, edge: Edge, limit: number): boolean {
+  return !e.allocator?.oom && edgeTotal(e, edge) <= limit;
+}
+
+/**
+ * The configs shown, re-estimated with the full model (the caching allocator simulated, the band and
+ * verdict): their numbers replace the cheap path's, and a config the full model puts past the margin
+ * moves below those that leave it (stable otherwise). Returns them in that order.
+ */
+export function refine(ctx: Ctx, cands: Candidate[], preset: Preset, margin: number): Candidate[] {
+  for (const c of cands) {
+    let e: Estimate;
+    try {
+      e = buildEstimate(ctx.traces.full(c.run), c.run, { preset });
+    } catch {
+      continue; // the cheap path's numbers stand for a config the full model cannot estimate
+    }
+    c.allocated = e.allocated;
+    c.device_total = e.device_total;
+    c.headroom = preset.capacity_bytes - edgeTotal(e, ctx.edge);
+    c.verdict = e.allocator?.oom ? 'over' : verdictOf(c.headroom, margin);
+    if (e.band) c.band = { low: e.band.low, high: e.band.high, ...(e.verdict ? { verdict: e.verdict } : {}) };
+  }
+  return cands.map((c, i) => ({ c, i })).sort((a, b) => GROUP[a.c.verdict] - GROUP[b.c.verdict] || a.i - b.i).map((x) => x.c);
 }

@@ -5,6 +5,7 @@
  * allocator, sharding). docs/recommend.md lists them.
  */
 import { MemplanError } from '../errors.js';
+import type { Edge } from '../estimate.js';
 import { evalValue } from '../expr.js';
 import type { ModelDescriptor, OptimizerName, RunConfig, Strategy } from '../model.js';
 import type { Precision } from '../tracer.js';
@@ -37,6 +38,13 @@ export interface Ctx {
   traces: Traces;
   dims: Map<string, number>;
   knobInfo: KnobInfo[];
+  /** The edge of the risk band configs are held to. */
+  edge: Edge;
+  /**
+   * The cheap path's allocator: reserved / allocated of the config as given under this run's allocator
+   * settings (default, expandable segments, ...), from the full allocator simulation, one per setting.
+   */
+  ratioFor(run: RunConfig): number;
 }
 
 export function cloneRun(run: RunConfig): RunConfig {

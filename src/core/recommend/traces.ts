@@ -73,10 +73,22 @@ export class Traces {
     return this.entry(run).traced;
   }
 
-  /** The full trace, for buildEstimate (a breakdown of one config). */
+  private fulls = new Map<string, Traced>();
+
+  /**
+   * The full trace with its alloc/free events, for buildEstimate (a breakdown of one config, with the
+   * caching allocator simulated). A few are kept: the rows shown and the summary ask for the same ones.
+   */
   full(run: RunConfig): Traced {
     this.get(run);
-    return traceRun(this.model, run);
+    const key = traceKey(run);
+    let t = this.fulls.get(key);
+    if (!t) {
+      t = traceRun(this.model, run, { events: true });
+      if (this.fulls.size >= 16) this.fulls.delete(this.fulls.keys().next().value!);
+      this.fulls.set(key, t);
+    }
+    return t;
   }
 }
 

@@ -1,6 +1,6 @@
 /** The data recommend() and maxBatch() take and return (docs/recommend.md). */
 import type { Headroom } from '../check.js';
-import type { Preset } from '../estimate.js';
+import type { Edge, Preset, Verdict as DeviceVerdict } from '../estimate.js';
 import type { RunConfig } from '../model.js';
 
 /** A card and how many of them (data parallel, one micro-batch per GPU). */
@@ -29,6 +29,15 @@ export interface RecommendOptions {
    * whatever is proposed.
    */
   margin?: Headroom | Headroom[];
+  /** The edge of the risk band a config is held to (default high: an AT RISK config does not fit). */
+  edge?: Edge;
+}
+
+/** The full model's risk band of a config shown (the search ranks on a cheaper approximation). */
+export interface CandidateBand {
+  low: number;
+  high: number;
+  verdict?: DeviceVerdict;
 }
 
 export interface Setting {
@@ -57,6 +66,8 @@ export interface Candidate {
   verdict: Verdict;
   /** The full run config of this candidate (for `estimate`, `--write` or a YAML dump). */
   run: RunConfig;
+  /** For the configs shown: the full model's band (their numbers above are the full model's too). */
+  band?: CandidateBand;
 }
 
 export interface KnobInfo {
@@ -114,11 +125,14 @@ export interface MaxBatchResult {
   margin: number;
   /** Largest micro-batch per GPU that leaves the margin (0: not even 1). */
   max_batch: number;
-  at?: { device_total: number; headroom: number };
+  /** The answer as the full model estimates it; headroom at the edge held to. */
+  at?: { device_total: number; headroom: number; band?: CandidateBand };
   /** The micro-batch one above: past the margin, by how much, and why. */
   next: { batch_size: number; device_total?: number; over_by?: number; largest?: string; reason?: string };
-  /** Micro-batches evaluated by the search. */
+  /** Micro-batches evaluated by the search (the cheap path's and the full model's). */
   probes: number;
+  /** The edge of the risk band the search held configs to. */
+  edge: Edge;
   /** The run config at max_batch (for `--write`); absent when not even 1 fits. */
   run?: RunConfig;
 }

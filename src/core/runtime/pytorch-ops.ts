@@ -35,6 +35,11 @@ export interface DeviceRules {
    * (measured: one input-sized temporary more than 2.x); 1.13's repeat_interleave keeps its int64 index.
    */
   torch113Views: boolean;
+  /**
+   * PyTorch <= 1.10: softmax and log_softmax keep their input as well as their output (the backward formula
+   * referenced `self`; pytorch/pytorch#64000, fixed for 1.11 by #65242).
+   */
+  softmaxSavesInput?: boolean;
 }
 
 export const CUDA_RULES: DeviceRules = {
@@ -42,12 +47,14 @@ export const CUDA_RULES: DeviceRules = {
 };
 
 /** Rules for a run: CPU tensors where the CPU differs, measured on torch 1.13 (bench/torch/FACTS.md). */
-export function deviceRules(device: 'cuda' | 'cpu', pytorch: '2' | '1.13'): DeviceRules {
+export function deviceRules(device: 'cuda' | 'cpu', pytorch: '2' | '1.13' | '1.10'): DeviceRules {
   const base: DeviceRules =
     device === 'cpu'
       ? { dropoutMask: 'input', checkpointRngBytes: 5056, scaleScalarBytes: 8, meanSavesInput: false, cpuBackwardTemps: true, torch113Views: false }
       : { ...CUDA_RULES };
-  return { ...base, meanSavesInput: pytorch === '1.13', torch113Views: pytorch === '1.13' };
+  // "1.10" is 1.13's rules plus softmax keeping its input.
+  const v1 = pytorch !== '2';
+  return { ...base, meanSavesInput: v1, torch113Views: v1, ...(pytorch === '1.10' ? { softmaxSavesInput: true } : {}) };
 }
 
 /** The dtype of a dropout mask for an input of dtype `x`. */
@@ -90,7 +97,7 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       return { keep: kind === 'relu' || kind === 'tanh' || kind === 'sigmoid' ? [out] : [a!], extras: [] };
     }
     case 'softmax':
-      return { keep: [out], extras: [] };
+      return { keep: dev.softmaxSavesInput ? [out, a!] : [out], extras: [] };
     case 'layer_norm': {
       const rows = numel(a!.shape) / (a!.shape[a!.shape.length - 1] ?? 1);
       return {
@@ -134,8 +141,8 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       const kind = op.attrs.loss as string;
       if (kind === 'mse') return { keep: [...op.inputs], extras: [] };
       if (kind === 'cross_entropy') {
-        // log_softmax keeps its (fp32) output; nll_loss keeps the targets.
-        return { keep: [op.inputs[1]!], extras: [{ name: 'log_softmax', shape: [...a!.shape], dtype: 'f32' }] };
+        // log_softmax keeps its (fp32) output (and, <= 1.10, its input); nll_loss keeps the targets.
+        return { keep: dev.softmaxSavesInput ? [op.inputs[1]!, a!] : [op.inputs[1]!], extras: [{ name: 'log_softmax', shape: [...a!.shape], dtype: 'f32' }] };
       }
       return NONE;
     }
@@ -163,7 +170,7 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       return { keep: [a!, out], extras: [] }; // amax / amin / logsumexp: input and result
     }
     case 'log_softmax':
-      return { keep: [out], extras: [] };
+      return { keep: dev.softmaxSavesInput ? [out, a!] : [out], extras: [] };
     case 'index_select':
     case 'scatter_add_axis':
       return { keep: [op.inputs[op.inputs.length - 2 + (op.kind === 'index_select' ? 1 : 0)]!], extras: [] }; // the index
