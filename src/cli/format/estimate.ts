@@ -100,7 +100,7 @@ function totalWords(e: Estimate): { peak: string; reserved: string; total: [stri
 export function totals(e: Estimate): [string, string, string][] {
   const w = totalWords(e);
   const rows: [string, string, string][] = [
-    ['peak allocated', size(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${w.peak})`],
+    ['peak allocated', size(e.allocated), `${e.peak.name}, ${e.peak.step}${e.peak.at ? ` at ${e.peak.at}` : ''} (${e.allocator ? `tensor bytes, memory_stats' requested_bytes peak; torch.cuda.max_memory_allocated counts 512 B-rounded blocks: ${size(e.allocator.allocated_peak)}` : w.peak})`],
     ...(e.mode === 'inference'
       ? []
       : [['step 1 / steady state', `${size(e.step1_allocated)} / ${size(e.steady_allocated)}`, 'allocated peak of the first step / of later steps (optimizer state is created lazily during step 1)'] as [string, string, string]]),
@@ -108,7 +108,7 @@ export function totals(e: Estimate): [string, string, string][] {
   ];
   if (e.allocator) {
     const a = e.allocator;
-    rows.push(['largest free block', size(a.at_peak.largest_free), `of ${size(a.at_peak.cached_free)} cached free at the allocated peak: fragmentation ${(a.at_peak.fragmentation * 100).toFixed(0)}%;${a.segments ? ` ${a.segments} segments held;` : ''} max_memory_allocated ${size(a.allocated_peak)}`]);
+    rows.push(['largest free block', size(a.at_peak.largest_free), `of ${size(a.at_peak.cached_free)} cached free at the allocated peak: fragmentation ${(a.at_peak.fragmentation * 100).toFixed(0)}%${a.segments ? `, ${a.segments} segments held` : ''}`]);
   }
   rows.push([w.total[0], size(e.device_total), w.total[1]]);
   if (e.band) {
