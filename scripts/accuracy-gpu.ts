@@ -177,20 +177,23 @@ ${groupLine('All five', vit)}. The shortfall is not the allocator's flat allowan
 the simulated allocator) and not the optimizer (Adam's foreach step is in the replay). What accounts for it,
 worked out from PyTorch's source and checked where this machine can:
 
-1. **The attention output is kept twice (fp32).** torchvision's EncoderBlock uses
+1. **The attention output kept twice (fp32; modelled).** torchvision's EncoderBlock uses
    \`nn.MultiheadAttention(batch_first=True)\`, which works time-first inside and, with \`need_weights=False\`,
    calls \`F.scaled_dot_product_attention\`; it then takes \`attn_output.permute(2, 0, 1, 3).contiguous()\` for
-   \`out_proj\`. In fp32 the kernel is the memory-efficient one, whose CUDA implementation allocates its output
-   batch-first (\`at::empty({B, M, num_heads, Kv})\` in aten/src/ATen/native/transformers/cuda/attention.cu),
-   so that \`contiguous()\` copies and \`out_proj\` saves the copy while SDPA keeps its output for backward:
-   one more \`[batch, 197, 1024]\` tensor per layer, 24 x 64 x 197 x 1024 x 4 B = ${gb(mhaCopy(64, 4))} at batch 64.
-   memplan saves one (on the CPU, where SDPA's output follows the query's layout, one is right: measured with
-   torch 2.13, \`saved_tensors_hooks\` over \`nn.MultiheadAttention\`: x's time-first copy, q/k/v, logsumexp and
-   one output, 5 x [b, s, d]). With it, the fp32 case would be ${err(pct(vitRows[0]!.memplan + mhaCopy(64, 4), vitRows[0]!.measured))}.
-   Whether the flash kernel of that nightly (fp16 / bf16) copied as well depends on its output layout in that
-   build; at 2 B it would be ${gb(mhaCopy(64, 2))} at batch 64, ${gb(mhaCopy(16, 2))} at batch 16.
-2. **The class token.** memplan's blocks have no concatenation, so the encoder runs on the 196 patch tokens,
-   not 197: 0.5% of the activations (about ${gb(0.005 * 24 * 16 * 64 * 197 * 1024 * 4)} in fp32 at batch 64).
+   \`out_proj\`. In fp32 the kernel is the memory-efficient one, which allocates its output batch-first
+   (\`_efficient_attention_forward\`: \`empty(B, M, num_heads, Kv)\`, aten/src/ATen/native/transformers/cuda/attention.cu
+   and its meta function), so that \`contiguous()\` copies and \`out_proj\` saves the copy while SDPA keeps its
+   output for backward: one more \`[batch, 197, 1024]\` tensor per layer, 24 x 64 x 197 x 1024 x 4 B =
+   ${gb(mhaCopy(64, 4))} at batch 64. The same kernel pads its logsumexp rows to a multiple of 32. memplan models
+   both for stock attention on CUDA in fp32 (the tracer's \`sdpaTimeFirst\`); on the CPU, where SDPA's output
+   follows the query's layout, there is no copy (measured with torch 2.13, \`saved_tensors_hooks\` over
+   \`nn.MultiheadAttention\`: \`out_proj\` saves SDPA's own output storage). The flash kernel (fp16 / bf16 on
+   Ampere and later) allocates \`empty_like(query)\`, the query's time-first layout: no copy, none modelled
+   (on a V100 or T4, without flash, fp16 runs the memory-efficient kernel and would copy: memplan does not
+   know the card's architecture there and under-counts by ${gb(mhaCopy(64, 2))} at batch 64).
+2. **The class token (modelled).** The descriptor runs VisionTransformer.forward as written: the patch
+   tokens, \`torch.cat\` with the expanded class token, the position embedding added, the encoder on 197
+   tokens, \`x[:, 0]\` to the head.
 3. **The packed in-projection (modelled).** \`nn.MultiheadAttention\` registers one \`in_proj_weight\` [3072, 1024]
    where a hand-written attention has four [1024, 1024] projections: the same parameters, other block sizes,
    and memplan's \`transformer_encoder\` registers it packed, as PyTorch does (the BERT-large descriptor, whose
@@ -200,15 +203,16 @@ worked out from PyTorch's source and checked where this machine can:
    ${gb(pack2.separate)} separate in bf16 (${gb(pack2.packed - pack2.separate)}: 6 MiB blocks leave 4 MiB of a 20 MiB segment unused),
    ${gb(pack4.packed)} and ${gb(pack4.separate)} in fp32. The BERT "weights on the card" row below checks such a layout
    against nvidia-smi to the MiB.
-4. **Not accounted for:** the bf16 runs at batch 16 (${vitErr('rasbt-vit-l16-bs16-bf16')}) and 4 x 4 (${vitErr('rasbt-vit-l16-bs4-ga4-bf16')}) stay
-   under by more than 1 and 2 explain (together at most ${gb(mhaCopy(16, 2) + 0.005 * 24 * 16 * 16 * 197 * 1024 * 2)} at batch 16). At these sizes reserved
-   is mostly parameter-sized state (weights, gradients, m, v and the step's sqrt(v): 5 x 0.61 GB), so the gap
-   is in how the real allocator lays that state out among the activation blocks step after step; what exactly
-   is not identified here, and this project cannot find out without a GPU. The validation script's
-   \`--device cuda\` run records memory_stats() for exactly this ([accuracy-pytorch-cuda.md](accuracy-pytorch-cuda.md)).
-
-memplan's model of 1 belongs to the graph (nn.MultiheadAttention's output layout under each SDPA kernel); it is
-left to that work, and the cases stay in the table as they are.
+4. **Not accounted for:** the bf16 runs stay under (batch 64 ${vitErr('rasbt-vit-l16-bs64-bf16')}, batch 16
+   ${vitErr('rasbt-vit-l16-bs16-bf16')}, 4 x 4 ${vitErr('rasbt-vit-l16-bs4-ga4-bf16')}) by 0.35 to 0.7 GB, about one
+   parameter-sized bf16 set (0.61 GB), more at small batches than at large. At these sizes reserved is mostly
+   parameter-sized state (weights, gradients, m, v and the step's sqrt(v): 5 x 0.61 GB), so the gap is in how the
+   real allocator lays that state out among the activation blocks step after step, or in something the scripts
+   do that memplan does not model: Fabric's \`bf16-true\` conversion of the pretrained model, the validation
+   pass in \`model.eval()\` (nn.MultiheadAttention's fast path) after the epoch, before
+   \`max_memory_reserved\` is read. What exactly is not identified here, and this project cannot find out
+   without a GPU. The validation script's \`--device cuda\` run records memory_stats() for exactly this
+   ([accuracy-pytorch-cuda.md](accuracy-pytorch-cuda.md)). The cases stay in the table as they are.
 
 ## Before training: the weights on the card
 

@@ -129,6 +129,8 @@ export interface Builder {
    */
   shareCasts?<R>(fn: () => R): R;
   timeFirstCopy?(x: T): T;
+  /** nn.MultiheadAttention's `attn_output.permute(2, 0, 1, 3).contiguous()` after a fused SDPA kernel: a copy where the kernel's output is batch-first. */
+  sdpaTimeFirst?(ctx: T): T;
   /**
    * A Python reference that keeps x alive until this point (a stock module holding its input to the
    * end of forward). Tracer only: it changes lifetimes, not values.

@@ -155,11 +155,13 @@ export class Tracer implements Builder {
   readonly inference: boolean;
   /** PyTorch stock-module layouts apply (not for the tfjs twin). */
   readonly quirks: boolean;
+  readonly device: 'cuda' | 'cpu';
 
   constructor(readonly precision: Precision, opts: { device?: 'cuda' | 'cpu'; runtime?: 'pytorch' | 'tfjs'; inference?: boolean } = {}) {
     this.tfjs = opts.runtime === 'tfjs';
     this.inference = opts.inference ?? false;
     this.quirks = !this.tfjs;
+    this.device = opts.device ?? 'cuda';
     this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined, inference: opts.inference ?? false };
     this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
     this.cpuAutocast = this.mixed && opts.device === 'cpu';
@@ -250,6 +252,21 @@ export class Tracer implements Builder {
     const xt = x as TTensor;
     if (this.mixed || this.noGrad || this.tfjs) return x;
     return this.op('copy', [xt], { shape: xt.shape, dtype: xt.dtype, name: 'time_first_copy' });
+  }
+
+  /**
+   * nn.MultiheadAttention works time-first ([seq, batch, ...] q, k, v) and after SDPA takes
+   * `attn_output.permute(2, 0, 1, 3).contiguous()` for out_proj. On CUDA the memory-efficient kernel
+   * (4-byte inputs; flash takes only fp16 / bf16) allocates its output batch-first
+   * (`_efficient_attention_forward`: empty(B, M, heads, Kv)), so that contiguous() copies and out_proj
+   * saves the copy while SDPA keeps its own output. Flash allocates `empty_like(query)` and the CPU
+   * kernels follow the query's layout (measured, torch 2.13: out_proj saves SDPA's output storage):
+   * no copy there.
+   */
+  sdpaTimeFirst(ctx: T): T {
+    const xt = ctx as TTensor;
+    if (this.tfjs || this.device !== 'cuda' || DTYPE_BYTES[xt.dtype] !== 4) return ctx;
+    return this.op('contiguous', [xt], { shape: xt.shape, dtype: xt.dtype, name: 'mem_efficient_output_copy' });
   }
 
   /**

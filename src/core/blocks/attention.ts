@@ -95,6 +95,8 @@ export function multiHeadAttention(b: Builder, x: T, kv: T, heads: number, impl:
     const probs = b.dropout(b.softmax(scores), p);
     ctx = b.matmul(probs, v);
   }
+  // The stock module's contiguous() copies the memory-efficient kernel's batch-first output (CUDA).
+  if (packed && impl === 'sdpa' && b.sdpaTimeFirst) ctx = b.sdpaTimeFirst(ctx);
   const merged = b.reshape(b.transpose(ctx, [0, 2, 1, 3]), [n, s, d]);
   return proj(packed && b.quirks ? 'out_proj' : 'out', merged);
 }

@@ -40,10 +40,15 @@ export interface DeviceRules {
    * referenced `self`; pytorch/pytorch#64000, fixed for 1.11 by #65242).
    */
   softmaxSavesInput?: boolean;
+  /**
+   * CUDA's memory-efficient SDPA kernel (4-byte inputs) pads its logsumexp rows to a multiple of 32
+   * (`_efficient_attention_forward`: ceil(M / 32) * 32); flash and the CPU kernels keep [B, H, M].
+   */
+  memEffLsePad?: boolean;
 }
 
 export const CUDA_RULES: DeviceRules = {
-  dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, cpuBackwardTemps: false, torch113Views: false,
+  dropoutMask: 'bool', checkpointRngBytes: 0, scaleScalarBytes: 0, meanSavesInput: false, cpuBackwardTemps: false, torch113Views: false, memEffLsePad: true,
 };
 
 /** Rules for a run: CPU tensors where the CPU differs, measured on torch 1.13 (bench/torch/FACTS.md). */
@@ -134,8 +139,9 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
         : { keep: [a!], extras: [] };
     case 'sdpa': {
       // Flash / memory-efficient attention: q, k, v, output and a per-row logsumexp, no s x s matrix.
-      const [bq, h, s] = a!.shape;
-      return { keep: [...op.inputs, out], extras: [{ name: 'logsumexp', shape: [bq ?? 1, h ?? 1, s ?? 1], dtype: 'f32' }] };
+      const [bq, h, s = 1] = a!.shape;
+      const rows = dev.memEffLsePad && DTYPE_BYTES[a!.dtype] === 4 ? Math.ceil(s / 32) * 32 : s;
+      return { keep: [...op.inputs, out], extras: [{ name: 'logsumexp', shape: [bq ?? 1, h ?? 1, rows], dtype: 'f32' }] };
     }
     case 'loss': {
       const kind = op.attrs.loss as string;

@@ -52,10 +52,14 @@ export default function register(h: typeof Helpers): void {
   test('sdpa (flash / memory-efficient) saves q, k, v, output and a per-row fp32 logsumexp, no s x s', () => {
     const m = model([{ type: 'attention', input: [B, S, D], heads: H, impl: 'sdpa' }]);
     const s = saved(m);
-    // The out projection's saved input is the sdpa output itself (one storage).
-    assert.equal(s.fp32, 3 * X * 4 + X * 4 + B * H * S * 4);
+    // The out projection's saved input is the sdpa output itself (one storage). fp32 on CUDA is the
+    // memory-efficient kernel: its logsumexp rows are padded to a multiple of 32 (S -> 32 * ceil(S / 32)).
+    const lseRows = Math.ceil(S / 32) * 32;
+    assert.equal(s.fp32, 3 * X * 4 + X * 4 + B * H * lseRows * 4);
+    assert.equal(saved(m, { device: 'cpu' }).fp32, 3 * X * 4 + X * 4 + B * H * S * 4);
     // bf16: x's three casts, q/k/v, output, logsumexp, and the out projection's bf16 weight copy (its input
     // requires grad; q/k/v read the data batch and save no weight copy).
+    // (bf16 is flash: rows not padded.)
     assert.equal(s.bf16, 3 * X * 2 + 3 * X * 2 + X * 2 + B * H * S * 4 + D * D * 2);
     // The run-wide attention setting picks sdpa too.
     assert.equal(est(model([{ type: 'attention', input: [B, S, D], heads: H }]), { attention: 'sdpa' }).forward_saved, s.fp32);

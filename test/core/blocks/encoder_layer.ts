@@ -17,6 +17,7 @@ export default function register(h: typeof Helpers): void {
     const X = 2 * 8 * 32 * 4, F = 2 * 8 * 128 * 4, LN = 2 * 16 * 4;
     // x (q, k, v), q, k, v, output, logsumexp, LayerNorm input + stats, its output (intermediate, residual),
     // the intermediate output (gelu), the gelu output (output.dense), the second LayerNorm input + stats.
-    assert.equal(a, X + 3 * X + X + 2 * 4 * 8 * 4 + X + LN + X + F + F + X + LN);
+    // (fp32 on CUDA: the memory-efficient kernel pads the logsumexp rows to 32.)
+    assert.equal(a, X + 3 * X + X + 2 * 4 * 32 * 4 + X + LN + X + F + F + X + LN);
   });
 }

@@ -25,9 +25,11 @@ export default function register(h: typeof Helpers): void {
     const e = est(m, { attention: 'eager' });
     assert.equal(e.forward_saved, self + norm + cross + norm + ffn + norm);
     assert.equal(est(m, { pytorch: '1.13' }).forward_saved, e.forward_saved);
-    // PyTorch 2 (default): sdpa keeps q, k, v, the output and a logsumexp; no s x s probabilities.
-    const sdpaSelf = X * 4 + 3 * X * 4 + X * 4 + B * H * T * 4;
-    const sdpaCross = X * 4 + Y * 4 + X * 4 + 2 * Y * 4 + X * 4 + B * H * T * 4;
+    // PyTorch 2 (default): sdpa keeps q, k, v, the output and a logsumexp; no s x s probabilities. On
+    // CUDA in fp32 (the memory-efficient kernel) the logsumexp rows are padded to 32 (20 -> 32) and
+    // out_proj saves a time-first copy of the batch-first output (X more per attention).
+    const sdpaSelf = X * 4 + 3 * X * 4 + X * 4 + B * H * 32 * 4 + X * 4;
+    const sdpaCross = X * 4 + Y * 4 + X * 4 + 2 * Y * 4 + X * 4 + B * H * 32 * 4 + X * 4;
     assert.equal(est(m).forward_saved, sdpaSelf + norm + sdpaCross + norm + ffn + norm);
     // The memory is part of the input batch: pre's input, the memory.
     assert.equal(comp(e, 'input_batch'), X * 4 + Y * 4);

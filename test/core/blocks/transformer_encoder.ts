@@ -77,8 +77,15 @@ export default function register(h: typeof Helpers): void {
     assert.equal(paramsOf(three, 1), 3 * paramsOf(one, 1));
     assert.equal(est(three, { attention: 'eager' }).forward_saved, 3 * postNormFp32());
     const sdpa = model([pre([B, S, D]), { type: 'transformer_encoder', heads: H, attention: 'sdpa' }]);
-    // sdpa: q, k, v, output, logsumexp replace q, k, probs, mask, dropped probs, v, context (the output is the context).
-    const attn = X * 4 + 3 * X * 4 + X * 4 + B * H * S * 4;
+    // sdpa: q, k, v, output, logsumexp replace q, k, probs, mask, dropped probs, v, context. On CUDA in
+    // fp32 the kernel is the memory-efficient one: its logsumexp rows are padded to a multiple of 32
+    // (150 -> 160), and its batch-first output is copied by the module's time-first contiguous(), which
+    // out_proj saves (X more). On the CPU the output is the context (no copy) and the rows are not padded.
+    const attn = X * 4 + 3 * X * 4 + X * 4 + B * H * 160 * 4 + X * 4;
+    const still = model([pre([B, S, D]), { type: 'transformer_encoder', heads: H, dropout: 0, attention: 'sdpa' }]);
+    assert.equal(est(still).forward_saved - est(still, { device: 'cpu' }).forward_saved, X * 4 + B * H * (160 - 150) * 4);
+    // bf16: flash (empty_like(query): the query's time-first layout), so no copy, and no padding.
+    assert.equal(est(still, { precision: 'bf16' }).forward_saved, est(still, { precision: 'bf16', device: 'cpu' }).forward_saved);
     const rest = postNormFp32() - (X * 4 + 2 * X * 4 + P * 4 + P * 1 + P * 4 + X * 4 + X * 4);
     assert.equal(est(sdpa).forward_saved, attn + rest);
     // PyTorch 2 on CUDA: the stock layer's nn.MultiheadAttention(need_weights=False) calls
