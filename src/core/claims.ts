@@ -4,41 +4,13 @@
  * guide is wrong ("12.5M params x 2 B x 2 = 1.5 GB": memplan counts 100 MB) and by how much.
  */
 import { MemplanError } from './errors.js';
-import type { Estimate } from './estimate.js';
+import type { Estimate } from './estimate-types.js';
 import { evalValue } from './expr.js';
 import { formatBytes, parseSize } from './units.js';
 
-import type { ClaimKey } from './claim-keys.js';
+import type { Claim, ClaimKey, ClaimResult } from './claim-keys.js';
 
-export { CLAIM_KEYS, type ClaimKey } from './claim-keys.js';
-
-export interface Claim {
-  /** The guide's words: "Model Parameters ~1.5 GB". */
-  label: string;
-  /** The claimed size: bytes, or a size such as "1.5 GB" (decimal) or "750 MiB". */
-  bytes: number | string;
-  /** The memplan quantities it is about, summed. */
-  of: ClaimKey | ClaimKey[];
-  /** Where the claim comes from (a seed file, a README line). */
-  source?: string;
-  /** The claim's own arithmetic, as an expression (`12.5e6 * 2 * 2`): evaluated to show a slip. */
-  arithmetic?: string;
-}
-
-export interface ClaimResult {
-  label: string;
-  source?: string;
-  claimed: number;
-  memplan: number;
-  /** memplan's parts, e.g. `weights 50.00 MB + gradients 50.00 MB`. */
-  formula: string;
-  /** claimed / memplan. */
-  ratio: number;
-  /** Within 25% either way agrees: hand tables round, and memplan's own allowance is an estimate. */
-  verdict: 'agrees' | 'too high' | 'too low';
-  /** What the claim's own arithmetic comes to, when it gives one. */
-  arithmetic?: { expr: string; bytes: number };
-}
+export { CLAIM_KEYS, type Claim, type ClaimKey, type ClaimResult } from './claim-keys.js';
 
 const TOLERANCE = 0.25;
 

@@ -5,7 +5,7 @@
  * allocated.
  */
 import { MemplanError } from './errors.js';
-import type { Component, Estimate, EstimateOptions, PhasePeak } from './estimate.js';
+import type { Component, Estimate, EstimateOptions, PhasePeak } from './estimate-types.js';
 import { numel } from './graph.js';
 import { assemble, type ModelDescriptor, type RunConfig } from './model.js';
 import { simulateTfjs, tfjsOptimizer, type TfjsRun } from './runtime/tfjs-sim.js';

@@ -7,132 +7,24 @@
  */
 import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
-import { checkClaims, type ClaimResult } from './claims.js';
+import { checkClaims } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, pagedOptimizer, type OptimizerCost } from './optimizers.js';
 import { contextModel, type ContextModel } from './context.js';
 import { allocatorRun, type AllocatorReport, type RunInputs } from './allocator/run.js';
+import type { Component, ComponentKey, Edge, Estimate, EstimateOptions, PhasePeak, RiskBand, Verdict } from './estimate-types.js';
+import type { Preset } from './preset.js';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
 import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
-import { simulatePytorch, type SavedItem, type SimResult } from './runtime/pytorch-sim.js';
+import { simulatePytorch, type SimResult } from './runtime/pytorch-sim.js';
 import { bytesOf, trainableParams, type OpRec, type Trace, type TTensor } from './tracer.js';
 import { size, n } from './units.js';
 import { MemplanError } from './errors.js';
 
-export interface Preset {
-  id: string;
-  /** Other names the card is known by (`4090`, `h100`); matched ignoring case, spaces and dashes. */
-  aliases?: string[];
-  name: string;
-  kind: 'gpu' | 'host';
-  capacity_bytes: number;
-  context_bytes: number;
-  /** Where the context value comes from (else `source`). */
-  context_source?: string;
-  /** The context with every kernel loaded (CUDA < 11.7, or CUDA_MODULE_LOADING=EAGER), where published for the card. */
-  context_eager_bytes?: number;
-  /** The CUDA version a run on this card assumes unless its `stack.cuda` says otherwise. */
-  cuda?: string;
-  workspace_bytes?: number;
-  architecture?: string;
-  bf16?: boolean;
-  source: string;
-  notes?: string;
-  /** Written by `memplan calibrate`: the measured context is `context_bytes`; reserved / allocated as measured over as simulated. */
-  calibration?: { reserved_ratio: number; allocated_ratio?: number; from: string; measured?: Record<string, unknown> };
-  /** Where the preset was read from (the CLI fills this in; not part of the file). */
-  origin?: string;
-}
-
-/** The verdict at the band's chosen edge. */
-export type Verdict = 'FITS' | 'AT RISK' | 'OVER';
-export type Edge = 'low' | 'expected' | 'high';
-
-/** Low / expected / high device totals from the uncertain parts (context, allocator, stack). */
-export interface RiskBand {
-  low: number;
-  expected: number;
-  high: number;
-  parts: { part: 'context' | 'allocator' | 'stack'; low: number; expected: number; high: number; why: string }[];
-  calibrated: boolean;
-}
-
-export type ComponentKey =
-  | 'weights' | 'master_weights' | 'gradients' | 'optimizer_state' | 'ema' | 'autocast_cache' | 'input_batch'
-  | 'buffers' | 'saved_activations' | 'loss_buffers' | 'activation_grads' | 'transients' | 'optimizer_temps'
-  | 'ddp_buckets' | 'gather_buffers' | 'allocator' | 'cuda_context';
-
-export interface Component {
-  key: ComponentKey;
-  name: string;
-  bytes: number;
-  formula: string;
-  /** Which level it belongs to: tensor bytes (allocated), allocator (reserved), device total. */
-  level: 'allocated' | 'reserved' | 'device';
-  /** Per-block split of saved activations. */
-  parts?: { name: string; bytes: number; formula: string }[];
-}
-
-export type PhaseName = 'forward' | 'backward' | 'recompute' | 'optimizer step' | 'ema update';
-
-export interface PhasePeak {
-  name: string;
-  phase: PhaseName;
-  step: 'step 1' | 'steady';
-  microbatch: 'first' | 'later' | '-';
-  allocated: number;
-  at?: string;
-}
-
-export interface Estimate {
-  model: string;
-  runtime: 'pytorch' | 'tfjs';
-  /** `inference`: model.eval() under torch.no_grad() (a forward pass, nothing trains). */
-  mode?: 'train' | 'inference';
-  precision: string;
-  batch_size: number;
-  grad_accum: number;
-  effective_batch: number;
-  gpus: number;
-  dims: Record<string, number>;
-  params: { total: number; trainable: number; frozen: number };
-  blocks: (BlockInfo & { saved_bytes: number })[];
-  /** The components alive at the peak, summing to `device_total`. */
-  components: Component[];
-  peak: PhasePeak;
-  phases: PhasePeak[];
-  step1_allocated: number;
-  steady_allocated: number;
-  allocated: number;
-  reserved: number;
-  device_total: number;
-  forward_saved: number;
-  saved_items: SavedItem[];
-  gpu?: { id: string; name: string; capacity: number; context: number; kind: 'gpu' | 'host' };
-  /** Where the tensors live: cuda (a card) or cpu (host RAM). */
-  device?: 'cuda' | 'cpu';
-  fits?: boolean;
-  headroom?: number;
-  /** FITS (the band's high edge fits), AT RISK (the expected total fits, the high edge does not), OVER (the expected total does not fit). */
-  verdict?: Verdict;
-  band?: RiskBand;
-  /** The caching allocator simulated over the whole run (absent on the CPU or with a fixed `allocator.fragmentation`). */
-  allocator?: AllocatorReport;
-  context?: ContextModel;
-  notes: string[];
-  /** The step's persistent terms (whatever the peak phase), for claims and comparisons. */
-  totals?: { weights: number; gradients: number; optimizer_state: number; ema: number; master_weights: number; loss_buffers: number };
-  /** Every per-step term (terms.ts) with its bytes, its declared inputs and their values, and its formula. */
-  terms?: { key: string; bytes: number; inputs: string; formula: string }[];
-  /** The run config's `claims:` (a hand-made table's numbers) checked against this estimate. */
-  claims?: ClaimResult[];
-  /** runtime tfjs: per-step peaks over the bytes allocated at the step's start (what the probe measures). */
-  tfjs?: { optimizer: string; baseline: number; steps: { step: number; peak: number; phase: string; at: string; newBytes: number }[] };
-}
-
-export interface EstimateOptions {
-  preset?: Preset;
-}
+// The estimate's types live in leaf modules (no import circle through this file); re-exported so
+// `import { estimate, type Estimate } from './estimate.js'` keeps working for every consumer.
+export type * from './estimate-types.js';
+export type { Preset } from './preset.js';
 
 function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);

@@ -11,7 +11,7 @@ import { count, LIMITS } from './limits.js';
 import type { Builder, T } from './graph.js';
 import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
-import type { Claim } from './claims.js';
+import type { Claim } from './claim-keys.js';
 import { bytesOf, Tracer, type Precision, type Trace } from './tracer.js';
 import { checkLlmRun, llmSettings, normalizeLlmRun, type KvCacheSpec, type LoraSpec, type QuantSpec } from './llm.js';
 

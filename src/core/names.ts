@@ -3,7 +3,7 @@
  * card id lookup that takes `4090`, `H100`, `A100-80GB` or `rtx4090` for a preset.
  */
 import { MemplanError } from './errors.js';
-import type { Preset } from './estimate.js';
+import type { Preset } from './preset.js';
 
 /** Damerau-Levenshtein distance (optimal string alignment): insertions, deletions, substitutions, swaps. */
 export function editDistance(a: string, b: string): number {
