@@ -7,7 +7,8 @@
  * Kernels only compute values: the engine counts their outputs exactly as for built-in kernels, so
  * the measured bytes do not change (checked against the cpu backend's own kernels in the tests).
  */
-import type { Tf } from './backend.js';
+/** TensorFlow.js's module type (backend.ts loads it and registers these kernels; naming it here keeps the two files out of a circle). */
+type Tf = typeof import('@tensorflow/tfjs');
 
 interface Info {
   dataId: object;
