@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ROOT } from '../src/cli/load.js';
+import { ROOT } from '../src/io/load.js';
 import { estimate } from '../src/core/estimate.js';
 import { importHfConfig } from '../src/core/hf-import.js';
 import { normalizeRun } from '../src/core/model.js';

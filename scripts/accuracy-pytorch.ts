@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { loadConfig, loadPresets, ROOT } from '../src/cli/load.js';
+import { loadConfig, loadPresets, ROOT } from '../src/io/load.js';
 import { estimate, type Preset } from '../src/core/estimate.js';
 
 /** One case as validate.py reports it (the fields memplan reads; the rest is carried as data). */

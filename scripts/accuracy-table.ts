@@ -5,7 +5,7 @@
  * committed page, so the page's predictions, error column, headline and counts are recomputed, not read.
  */
 import { join } from 'node:path';
-import { loadConfig, ROOT } from '../src/cli/load.js';
+import { loadConfig, ROOT } from '../src/io/load.js';
 import { predictTfjs } from '../src/core/estimate-tfjs.js';
 import { normalizeRun, validateModel, type ModelDescriptor } from '../src/core/model.js';
 import { TOLERANCE_PCT } from '../src/probe/probe.js';

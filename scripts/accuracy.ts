@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../src/cli/load.js';
+import { ROOT } from '../src/io/load.js';
 import { probe, TOLERANCE_PCT } from '../src/probe/probe.js';
 import { accuracyCases, accuracyDoc, caseConfig, errorPct, type AccuracyMeasurement } from './accuracy-table.js';
 

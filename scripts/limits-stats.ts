@@ -3,7 +3,7 @@
  * (src/core/limits.ts), for docs/security.md. `npm run build && node dist/scripts/limits-stats.js`;
  * `--search` also runs recommend on three cards with every knob allowed (a minute or two).
  */
-import { ROOT } from '../src/cli/load.js';
+import { ROOT } from '../src/io/load.js';
 import { LIMITS } from '../src/core/limits.js';
 import { shippedStats } from '../test/fuzz/shipped.js';
 

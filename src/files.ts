@@ -5,7 +5,7 @@
  */
 import { estimate, type Estimate, type Preset } from './core/estimate.js';
 import type { ModelDescriptor, RunConfig } from './core/model.js';
-import { getPreset, loadConfig, loadPresets } from './cli/load.js';
+import { getPreset, loadConfig, loadPresets } from './io/load.js';
 
 export interface LoadedRun {
   /** Absolute path of the run config. */

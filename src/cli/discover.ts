@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MemplanError } from '../core/errors.js';
 import { isRunConfig } from './expand.js';
-import { confine, readBounded } from './files.js';
+import { confine, readBounded } from '../io/files.js';
 
 export const CONFIG_NAMES = ['memplan.yaml', '.memplanrc.yaml'] as const;
 

@@ -8,7 +8,7 @@
 import { lstatSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MemplanError } from '../core/errors.js';
-import { inside, readBounded, realOrSelf, repositoryAt } from './files.js';
+import { inside, readBounded, realOrSelf, repositoryAt } from '../io/files.js';
 
 export interface Input {
   file: string;

@@ -18,7 +18,7 @@ import { setUnits } from '../core/units.js';
 import { registerCalibrate } from './commands/calibrate.js';
 import { EXIT, printError, type CommandContext, type IO } from './context.js';
 import { safeWriter } from './safe-output.js';
-import { setPresetDirs } from './load.js';
+import { setPresetDirs } from '../io/load.js';
 import { collect } from './options.js';
 
 export async function main(raw: IO): Promise<number> {

@@ -8,7 +8,8 @@ import { dirname, relative, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
 import { MemplanError } from '../core/errors.js';
 import type { RunConfig } from '../core/model.js';
-import { display, type LoadedConfig } from './load.js';
+import { display } from '../io/files.js';
+import { type LoadedConfig } from '../io/load.js';
 
 /** The run as YAML data: claims and notes belong to the source config, not to this one. */
 export function runConfigData(run: RunConfig, model: string | object, gpu: string, headroom: number): Record<string, unknown> {

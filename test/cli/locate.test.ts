@@ -1,7 +1,7 @@
 /** lineOf: the line of a descriptor path in block-style YAML, for `file:line: path` locations. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lineOf } from '../../src/cli/locate.js';
+import { lineOf } from '../../src/io/locate.js';
 
 const MODEL = `# a comment with heads: 99
 name: m

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import * as yaml from 'js-yaml';
-import { ROOT } from '../../src/cli/load.js';
+import { ROOT } from '../../src/io/load.js';
 
 /** Printed in no output, ever: it sits only in files that are not model descriptors. */
 export const CANARY = 'CANARY-8d1f-do-not-echo';

@@ -12,7 +12,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { main } from '../../src/cli/main.js';
-import { ROOT } from '../../src/cli/load.js';
+import { ROOT } from '../../src/io/load.js';
 import { CANARY, type Case } from './cases.js';
 
 export interface Outcome {

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
-import { loadConfig, loadPresets } from '../../src/cli/load.js';
+import { loadConfig, loadPresets } from '../../src/io/load.js';
 import { assemble } from '../../src/core/model.js';
 import { recommend } from '../../src/core/recommend.js';
 

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { estimate } from '../../src/index.js';
 import { stepTimeline } from '../../src/cli/commands/plot.js';
-import { getPreset, loadConfig } from '../../src/cli/load.js';
+import { getPreset, loadConfig } from '../../src/io/load.js';
 import { cli, ROOT } from '../cli/run.js';
 
 function findChromium(): string | undefined {

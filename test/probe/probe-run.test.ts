@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../../src/cli/load.js';
+import { ROOT } from '../../src/io/load.js';
 import { main } from '../../src/cli/main.js';
 import { normalizeRun, type ModelDescriptor } from '../../src/core/model.js';
 import { probe, verify } from '../../src/probe/probe.js';

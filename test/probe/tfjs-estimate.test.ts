@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../../src/cli/load.js';
+import { ROOT } from '../../src/io/load.js';
 import { main } from '../../src/cli/main.js';
 import { MemplanError } from '../../src/core/errors.js';
 import { predictTfjs } from '../../src/core/estimate-tfjs.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli/main.js';
-import { loadConfig } from '../../src/cli/load.js';
+import { loadConfig } from '../../src/io/load.js';
 import { probeVariant } from '../../src/probe/variant.js';
 import { checkTfjsRun } from '../../src/core/estimate-tfjs.js';
 import { scaleRun } from '../../src/probe/probe.js';

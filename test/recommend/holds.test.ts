@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
 import { checkBudget, estimate, maxBatch, parseHeadroom, recommend, resolveBudget } from '../../src/index.js';
-import { getPreset, loadConfig } from '../../src/cli/load.js';
+import { getPreset, loadConfig } from '../../src/io/load.js';
 import { cli, ROOT } from '../cli/run.js';
 
 function shipped(): string[] {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
 import { estimate, maxBatch, type Preset, type RunConfig } from '../../src/index.js';
-import { getPreset, loadConfig } from '../../src/cli/load.js';
+import { getPreset, loadConfig } from '../../src/io/load.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

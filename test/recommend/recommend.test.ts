@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { accumFactor, estimate, parseAllow, recommend, type Preset } from '../../src/index.js';
-import { getPreset, loadConfig } from '../../src/cli/load.js';
+import { getPreset, loadConfig } from '../../src/io/load.js';
 import { applySets } from '../../src/cli/options.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

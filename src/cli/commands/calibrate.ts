@@ -11,7 +11,9 @@ import { calibrate, validateMeasured } from '../../core/calibrate.js';
 import { MemplanError } from '../../core/errors.js';
 import { estimate } from '../../core/estimate.js';
 import { formatBytes } from '../../core/units.js';
-import { display, getPreset, withConfig } from '../load.js';
+import { withConfig } from '../config.js';
+import { display } from '../../io/files.js';
+import { getPreset } from '../../io/load.js';
 import type { CommandContext } from '../context.js';
 import { collect, parseFormat } from '../options.js';
 

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { MemplanError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 import { examplesText } from '../common.js';
-import { loadPresets } from '../load.js';
+import { loadPresets } from '../../io/load.js';
 
 interface Spec {
   commands: { name: string; options: string[] }[];

@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { size } from '../../core/units.js';
-import { loadPresets } from '../load.js';
+import { loadPresets } from '../../io/load.js';
 import type { CommandContext } from '../context.js';
 import { parseFormat } from '../options.js';
 import { examples, unitsOption } from '../common.js';

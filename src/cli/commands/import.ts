@@ -6,8 +6,8 @@ import * as yaml from 'js-yaml';
 import { MemplanError } from '../../core/errors.js';
 import { examples } from '../common.js';
 import { EXIT, type CommandContext } from '../context.js';
-import { hfConfigPath, readHfConfig } from '../hf.js';
-import { display } from '../load.js';
+import { hfConfigPath, readHfConfig } from '../../io/hf.js';
+import { display } from '../../io/files.js';
 
 /** The starter run config, with the LLM settings it can take written out as comments. */
 export function starterRun(run: Record<string, unknown>, family: string): string {

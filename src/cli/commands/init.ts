@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { MemplanError } from '../../core/errors.js';
-import { display } from '../load.js';
+import { display } from '../../io/files.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { examplesText } from '../common.js';
 

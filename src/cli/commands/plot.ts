@@ -15,7 +15,9 @@ import { plotHtml, plotSvg, type BatchSeries, type BreakdownBar, type PlotData, 
 import { examplesText, UNITS_HELP } from '../common.js';
 import { EXIT, type CommandContext } from '../context.js';
 import { configArg } from '../discover.js';
-import { display, getPreset, withConfig } from '../load.js';
+import { withConfig } from '../config.js';
+import { display } from '../../io/files.js';
+import { getPreset } from '../../io/load.js';
 import { collect, parseFormat, parseNumber } from '../options.js';
 import { LIMITS } from '../../core/limits.js';
 

@@ -1,22 +1,22 @@
 /**
- * File I/O for the CLI: YAML run configs, model descriptors and GPU presets. Every error carries the
- * file (and the line, where the path can be found in the text) so it prints as
- * `models/aam/model.yaml:14: blocks[3].heads`.
+ * File I/O for the CLI and the library (src/files.ts): YAML run configs, model descriptors and GPU
+ * presets. Every error carries the file (and the line, where the path can be found in the text) so it
+ * prints as `models/aam/model.yaml:14: blocks[3].heads`. The CLI's own half (--set overrides, errors
+ * located at an option) is src/cli/config.ts.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
 import { MemplanError } from '../core/errors.js';
 import { count, LIMITS } from '../core/limits.js';
-import { confine, fileError, readBounded } from './files.js';
-import type { Preset } from '../core/estimate.js';
+import { confine, display, fileError, readBounded } from './files.js';
+import type { Preset } from '../core/preset.js';
 import { normalizeRun, validateModel, type ModelDescriptor, type RunConfig } from '../core/model.js';
 import { findPreset } from '../core/names.js';
 import { validate } from '../core/schema.js';
 import { lineOf } from './locate.js';
-import { applySets } from './options.js';
-import { hfConfigPath, loadHfConfig } from './hf.js';
+import { hfConfigPath, readHfConfig } from './hf.js';
 
 /** The package root (bin/, presets/, models/ live here): found upward from this module, bundled or not. */
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
@@ -29,11 +29,6 @@ function findRoot(start: string): string {
     if (up === dir) return resolve(start, '../../..');
     dir = up;
   }
-}
-
-export function display(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel.startsWith('..') ? file : rel;
 }
 
 function readText(file: string): string {
@@ -228,6 +223,23 @@ function readModelOf(abs: string, text: string, model: string, opts: LoadOptions
   return { model: within(modelFile, modelText, () => validateModel(data)), modelFile, modelText };
 }
 
+/** A config.json as a loaded run config: the imported descriptor with the starter run settings, --set applied. */
+export function loadHfConfig(file: string, mutate?: (raw: Record<string, unknown>) => void): LoadedConfig {
+  const imp = readHfConfig(file);
+  const raw: Record<string, unknown> = { ...imp.run, model: '(imported)' };
+  mutate?.(raw);
+  let run;
+  try {
+    run = normalizeRun(raw);
+  } catch (e) {
+    if (e instanceof MemplanError) e.at(display(file));
+    throw e;
+  }
+  const notes = [`imported from ${display(file)} (${imp.model.description ?? imp.family})`, ...imp.notes];
+  run.notes = [...notes, ...(run.notes ?? [])];
+  return { file, model: imp.model, text: '', run, raw };
+}
+
 /**
  * Loads a run config (or a bare model descriptor, run with defaults). `mutate` applies --set
  * overrides to the raw config before validation, so a bad override is reported like a bad file.
@@ -341,63 +353,6 @@ export function getPreset(id: string): Preset {
   return findPreset(loadPresets(), id);
 }
 
-/** Run-config keys: errors under them belong to the config file, all others to the model. */
-const MODEL_PATH = /^(blocks|dims|knobs)\b/;
-
-/**
- * Says where an error raised while estimating came from, when the core could only give a path:
- * an option (`--set seq=0`, recorded in `origin` by applySets), the run config, or the model file.
- */
-export function locateError(e: MemplanError, cfg: LoadedConfig | undefined, origin: ReadonlyMap<string, string>): MemplanError {
-  const path = e.path?.replace(/ \(override\)$/, '');
-  if (path === undefined || path.startsWith('--')) return e;
-  for (const [key, option] of origin) {
-    if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`) || key.startsWith(`${path}.`)) {
-      e.file = undefined;
-      e.line = undefined;
-      e.path = `--set ${option}`;
-      return e;
-    }
-  }
-  if (e.file || !cfg) return e;
-  const override = e.path !== path || (path.startsWith('dims.') && e.code === 'E_CONFIG');
-  if (!MODEL_PATH.test(path) || override) {
-    e.file = display(cfg.file);
-    e.path = path;
-    e.line = lineOf(cfg.text, path);
-  } else if (cfg.modelFile && cfg.modelText !== undefined) {
-    e.file = display(cfg.modelFile);
-    e.line = lineOf(cfg.modelText, path);
-  } else {
-    // Inline model: under `model:` in the config, or the config is itself a model descriptor.
-    const inline = isRecord(cfg.raw.model) ? `model.${path}` : path;
-    e.file = display(cfg.file);
-    e.path = inline;
-    e.line = lineOf(cfg.text, inline);
-  }
-  return e;
-}
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Loads a config with `--set` overrides applied and runs `fn` on it (sync or async). Any MemplanError
- * raised on the way, while loading or later while estimating, searching or probing, is given the
- * file and line, or the `--set` option, it is about: one place for every command that reads a config.
- */
-export function withConfig<R>(file: string, sets: readonly string[], fn: (cfg: LoadedConfig) => R, opts: LoadOptions = {}): R {
-  const origin = new Map<string, string>();
-  let cfg: LoadedConfig | undefined;
-  const locate = (e: unknown): never => {
-    throw e instanceof MemplanError ? locateError(e, cfg, origin) : e;
-  };
-  try {
-    cfg = loadConfig(file, (raw) => applySets(raw, sets, origin), opts);
-    const r = fn(cfg);
-    return (r instanceof Promise ? r.catch(locate) : r) as R;
-  } catch (e) {
-    return locate(e);
-  }
 }

@@ -1,16 +1,13 @@
 /**
- * Hugging Face config.json files for the CLI: `memplan import` writes a descriptor and a starter run
- * config from one, and `estimate` / `recommend` / `check` accept one (or a model directory holding one)
- * in place of a run config, imported on the fly (the pure conversion is src/core/hf-import.ts).
+ * Hugging Face config.json files: `memplan import` writes a descriptor and a starter run config from
+ * one, and `estimate` / `recommend` / `check` accept one (or a model directory holding one) in place of
+ * a run config, imported on the fly by load.ts (the pure conversion is src/core/hf-import.ts).
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { MemplanError } from '../core/errors.js';
 import { importHfConfig, type HfImport, type HfImportOptions } from '../core/hf-import.js';
-import { normalizeRun } from '../core/model.js';
-import type { LoadedConfig } from './load.js';
-import { display } from './load.js';
-import { fileError, readBounded } from './files.js';
+import { display, fileError, readBounded } from './files.js';
 
 /**
  * A Hugging Face config.json: a directory holding one (a model directory), or a .json file with a
@@ -56,21 +53,4 @@ export function readHfConfig(file: string, opts: HfImportOptions = {}): HfImport
     if (e instanceof MemplanError) e.at(display(file));
     throw e;
   }
-}
-
-/** A config.json as a loaded run config: the imported descriptor with the starter run settings, --set applied. */
-export function loadHfConfig(file: string, mutate?: (raw: Record<string, unknown>) => void): LoadedConfig {
-  const imp = readHfConfig(file);
-  const raw: Record<string, unknown> = { ...imp.run, model: '(imported)' };
-  mutate?.(raw);
-  let run;
-  try {
-    run = normalizeRun(raw);
-  } catch (e) {
-    if (e instanceof MemplanError) e.at(display(file));
-    throw e;
-  }
-  const notes = [`imported from ${display(file)} (${imp.model.description ?? imp.family})`, ...imp.notes];
-  run.notes = [...notes, ...(run.notes ?? [])];
-  return { file, model: imp.model, text: '', run, raw };
 }

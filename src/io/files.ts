@@ -106,3 +106,9 @@ export function fileError(shown: string, r: { problem: string; code?: string }, 
     hint: details.hint ?? (r.code === 'ENOENT' ? 'check the path; model paths in a run config are relative to the config file' : tooBig ? 'docs/security.md lists the limits' : undefined),
   });
 }
+
+/** A path as printed in messages: relative to the working directory when under it, else absolute. */
+export function display(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
