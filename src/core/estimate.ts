@@ -504,7 +504,7 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
   // Reserved: the caching allocator simulated over the whole run (or a fixed allowance the run gives).
   const ctxModel = m.contextModel;
   const card = preset && preset.kind === 'gpu' ? { capacity: preset.capacity_bytes, context: m.context } : undefined;
-  let reserved = allocated;
+  let reserved: number;
   let report: AllocatorReport | undefined;
   let allocatorFormula = '';
   const calibration = preset?.calibration;

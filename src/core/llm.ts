@@ -43,6 +43,7 @@ export interface LlmSettings {
 }
 
 /** The run config's `lora`, `quantization` and `kv_cache` with defaults filled in (schema-validated already). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated by the run schema; reading it as `any` mirrors the schema's shape
 export function normalizeLlmRun(r: Record<string, any>): { lora?: LoraSpec; quantization?: QuantSpec; kv_cache?: KvCacheSpec } {
   const out: { lora?: LoraSpec; quantization?: QuantSpec; kv_cache?: KvCacheSpec } = {};
   if (r.lora) {

@@ -137,6 +137,7 @@ export function validateModel(data: unknown): ModelDescriptor {
 /** Validates a raw run config (without its model) and fills in defaults. */
 export function normalizeRun(raw: Record<string, unknown>): RunConfig {
   validate('run', raw);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated just above; the schema, not a TS type, says what it holds
   const r = raw as Record<string, any>;
   const opt = typeof r.optimizer === 'string' ? { type: r.optimizer } : (r.optimizer ?? { type: 'adamw' });
   const ema = typeof r.ema === 'boolean' ? { enabled: r.ema } : (r.ema ?? { enabled: false });

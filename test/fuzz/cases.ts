@@ -174,7 +174,12 @@ function places(doc: unknown): { parent: Record<string, unknown> | unknown[]; ke
   const walk = (node: unknown, depth: number): void => {
     if (depth > 8 || !node || typeof node !== 'object') return;
     if (Array.isArray(node)) node.forEach((v, i) => (out.push({ parent: node, key: i }), walk(v, depth + 1)));
-    else for (const [k, v] of Object.entries(node)) out.push({ parent: node as Record<string, unknown>, key: k }), walk(v, depth + 1);
+    else {
+      for (const [k, v] of Object.entries(node)) {
+        out.push({ parent: node as Record<string, unknown>, key: k });
+        walk(v, depth + 1);
+      }
+    }
   };
   walk(doc, 0);
   return out;
