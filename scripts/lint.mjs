@@ -1,27 +1,20 @@
-// Minimal lint: no console I/O or file access inside the pure core (src/core), no stray debugger.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Lint: ESLint with typescript-eslint over the repository (eslint.config.js: the rules the code
+// follows, and no file, process or console I/O in src/core). `npm run lint` runs the type check first.
+// The results are cached by file content under node_modules/.cache (a second run lints only what
+// changed); --no-cache lints everything, as CI does on a fresh checkout. Import circles are a test
+// (test/arch/imports.test.ts), not a lint rule: see eslint.config.js.
+import { ESLint } from 'eslint';
 
-const problems = [];
-function walk(dir) {
-  for (const f of readdirSync(dir)) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (p.endsWith('.ts')) check(p, readFileSync(p, 'utf8'));
-  }
-}
-function check(file, text) {
-  const core = file.startsWith(join('src', 'core'));
-  text.split('\n').forEach((line, i) => {
-    if (/\bdebugger\b/.test(line)) problems.push(`${file}:${i + 1}: debugger statement`);
-    if (core && /\bconsole\.|process\.(stdout|stderr|exit)|from 'node:fs'|from 'fs'/.test(line)) {
-      problems.push(`${file}:${i + 1}: I/O in the pure core (src/core must not print, exit or read files)`);
-    }
-  });
-}
-walk('src');
-if (problems.length) {
-  console.error(problems.join('\n'));
+const started = performance.now();
+const cache = !process.argv.includes('--no-cache');
+const eslint = new ESLint({ cache, cacheLocation: 'node_modules/.cache/eslint/', cacheStrategy: 'content' });
+const results = await eslint.lintFiles(['.']);
+const problems = results.reduce((a, r) => a + r.errorCount + r.warningCount, 0);
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+if (problems) {
+  const formatter = await eslint.loadFormatter('stylish');
+  console.error(await formatter.format(results));
+  console.error(`lint: ${problems} problem${problems === 1 ? '' : 's'} in ${results.length} files (${seconds} s)`);
   process.exit(1);
 }
-console.log('lint: ok');
+console.log(`lint: ok (${results.length} files, ${seconds} s${cache ? ', cache on' : ''})`);
