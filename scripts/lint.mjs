@@ -1,7 +1,8 @@
 // Lint: ESLint with typescript-eslint over the repository (eslint.config.js: the rules the code
 // follows, and no file, process or console I/O in src/core). `npm run lint` runs the type check first.
 // The results are cached by file content under node_modules/.cache (a second run lints only what
-// changed); --no-cache lints everything, as CI does on a fresh checkout. Import circles are a test
+// changed); --no-cache lints everything, as CI does on a fresh checkout (and ESLint then deletes the
+// cache, so the next cached run starts cold). Import circles are a test
 // (test/arch/imports.test.ts), not a lint rule: see eslint.config.js.
 import { ESLint } from 'eslint';
 
