@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { CONTEXT_FACTS, contextModel } from '../../src/core/context.js';
 import { MemplanError } from '../../src/core/errors.js';
 import { verdictOf } from '../../src/core/estimate.js';
-import { comp, est, model, runCfg, TEST_GPU, MiB } from './helpers.js';
+import { comp, est, model, runCfg, TEST_GPU, MiB, tinyLm } from './helpers.js';
 
 // linear [1024, 64] -> 64, no bias: W = 4,096 params.
 const W = 64 * 64;
@@ -29,15 +29,7 @@ test('set_to_none: false keeps every gradient through the next forward and backw
   assert.equal(kept.step1_allocated, none.step1_allocated);
 });
 
-const lm = model(
-  [
-    { type: 'embedding', name: 'embed', input: ['batch', 'seq'], vocab: 500, dim: 64 },
-    { type: 'transformer_encoder', name: 'enc', repeat: 2, heads: 4, dropout: 0.1 },
-    { type: 'linear', name: 'head', out: 500 },
-    { type: 'loss', kind: 'cross_entropy' },
-  ],
-  { seq: 64 },
-);
+const lm = tinyLm();
 
 test('FSDP MixedPrecision(param_dtype=bf16): fp32 shards, 2-byte gathered units and activations, no autocast cache', () => {
   const fsdp = est(lm, { batch_size: 4, precision: 'bf16-mixed', distributed: { strategy: 'fsdp', gpus: 4, mixed_precision: 'fsdp' } });

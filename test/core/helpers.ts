@@ -9,6 +9,19 @@ export function model(blocks: BlockSpec[], dims: Record<string, DimSpec> = {}, n
   return validateModel({ name, dims, blocks });
 }
 
+/** A small language model: embedding 500 x 64, two stock encoder layers (4 heads, dropout 0.1), a head, cross entropy. */
+export function tinyLm(): ModelDescriptor {
+  return model(
+    [
+      { type: 'embedding', name: 'embed', input: ['batch', 'seq'], vocab: 500, dim: 64 },
+      { type: 'transformer_encoder', name: 'enc', repeat: 2, heads: 4, dropout: 0.1 },
+      { type: 'linear', name: 'head', out: 500 },
+      { type: 'loss', kind: 'cross_entropy' },
+    ],
+    { seq: 64 },
+  );
+}
+
 export function runCfg(raw: Record<string, unknown> = {}): RunConfig {
   return normalizeRun({ model: 'inline', ...raw });
 }

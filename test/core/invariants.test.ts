@@ -6,17 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { comp, est, model, pre, TEST_GPU } from './helpers.js';
+import { comp, est, model, pre, TEST_GPU, tinyLm } from './helpers.js';
 
-const lm = model(
-  [
-    { type: 'embedding', name: 'embed', input: ['batch', 'seq'], vocab: 500, dim: 64 },
-    { type: 'transformer_encoder', name: 'enc', repeat: 2, heads: 4, dropout: 0.1 },
-    { type: 'linear', name: 'head', out: 500 },
-    { type: 'loss', kind: 'cross_entropy' },
-  ],
-  { seq: 64 },
-);
+const lm = tinyLm();
 const cnn = model([
   pre([4, 3, 16, 16]),
   { type: 'conv2d', out_channels: 8, kernel: 3, padding: 1 },
