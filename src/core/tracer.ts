@@ -101,6 +101,18 @@ export function bytesOf(t: TTensor): number {
  * no .grad, so the optimizer keeps no state for it.
  */
 export function trainableParams(trace: Trace): TTensor[] {
+  // Asked twice per traced run (the simulation and the estimator's terms): a walk over every op, memoised
+  // per finished trace (keyed with its sizes and loss, so a trace still growing is walked again).
+  const hit = trainableMemo.get(trace);
+  if (hit && hit.ops === trace.ops.length && hit.params === trace.params.length && hit.loss === trace.loss) return [...hit.list];
+  const list = walkTrainable(trace);
+  trainableMemo.set(trace, { ops: trace.ops.length, params: trace.params.length, loss: trace.loss, list });
+  return [...list];
+}
+
+const trainableMemo = new WeakMap<Trace, { ops: number; params: number; loss: TTensor | undefined; list: readonly TTensor[] }>();
+
+function walkTrainable(trace: Trace): TTensor[] {
   const needs = new Set<number>();
   const read = new Set<number>();
   if (trace.loss) needs.add(storageOf(trace.loss).id);
