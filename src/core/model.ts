@@ -313,6 +313,8 @@ interface Ctx {
   /** Parameters each named block made, for `tie:`. */
   paramsOf: Map<string, T[]>;
   inference: boolean;
+  /** Tensors the model's output keeps referenced (BlockArgs.keepUntilOutput): held once every block has run. */
+  untilOutput: T[];
 }
 
 /**
@@ -329,7 +331,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
     b, tracer: b instanceof Tracer ? b : tracer, run, dims, notes: [], segments: { next: 0 },
     ckptAll: run.checkpointing === true,
     ckptNames: Array.isArray(run.checkpointing) ? new Set(run.checkpointing) : new Set<string>(),
-    paramsOf: new Map(), inference,
+    paramsOf: new Map(), inference, untilOutput: [],
   };
   const allNames = new Set<string>();
   collectNames(model.blocks, allNames);
@@ -354,6 +356,8 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
     infos.push({ ...r.info, params: paramsAdded(b, paramsBefore) });
     if (r.out) prev = r.out;
   });
+  // What the forward's output object references (T5's cache in Seq2SeqLMOutput) lives until the forward is done.
+  for (const t of ctx.untilOutput) b.hold?.(t);
 
   const tr = traced as Trace;
   // No explicit loss: a scalar that needs grad is the loss (a custom loss built from ops), anything else gets a mean.
@@ -455,6 +459,7 @@ function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<s
     },
     inference: ctx.inference,
     llm: llmSettings(ctx.run, scope, path),
+    keepUntilOutput: (t) => ctx.untilOutput.push(t),
   };
 }
 

@@ -5,15 +5,25 @@ import { MemplanError } from '../errors.js';
 /**
  * Token embedding: integer ids [..] -> [.., dim]. Saves only the ids (already part of the batch). The
  * ids are a fresh input of the `input:` shape, or integer ids from `from:` (a chunk of them, in a group).
+ * `tie: other` looks the ids up in an earlier block's table (T5's encoder and decoder share `shared`).
  */
 export const embedding: BlockModule = {
   type: 'embedding',
   summary: 'lookup table: integer ids of the block input shape -> [..., dim]',
-  properties: { vocab: numOrExpr, dim: numOrExpr },
+  properties: { vocab: numOrExpr, dim: numOrExpr, tie: { type: 'string', minLength: 1 } },
   required: ['vocab', 'dim'],
   source: true,
   build(b, x, a) {
     const vocabOf = () => a.num('vocab', { integer: true, min: 1 });
+    // The table: this block's own, or the tied block's [vocab, dim] weight.
+    const table = (vocab: number, dim: number) => {
+      const tied = a.tied();
+      if (!tied) return b.param('table', [vocab, dim]);
+      if (tied.shape[0] !== vocab || tied.shape[1] !== dim) {
+        throw new MemplanError('E_SHAPE', `tie: the tied weight is [${tied.shape.join(', ')}], this embedding needs [${vocab}, ${dim}]`, { path: `${a.path}.tie` });
+      }
+      return tied;
+    };
     if (x) {
       const dt = (x as { dtype?: string }).dtype;
       if (dt !== undefined && dt !== 'i64' && dt !== 'i32') {
@@ -22,7 +32,7 @@ export const embedding: BlockModule = {
           expected: 'an `input` block with dtype: i64 (or no from: and an input: shape)',
         });
       }
-      return b.embedding(b.param('table', [vocabOf(), a.num('dim', { integer: true, min: 1 })]), x);
+      return b.embedding(table(vocabOf(), a.num('dim', { integer: true, min: 1 })), x);
     }
     const shape = a.shape('input');
     if (!shape) {
@@ -34,6 +44,6 @@ export const embedding: BlockModule = {
     const vocab = a.num('vocab', { integer: true, min: 1 });
     const dim = a.num('dim', { integer: true, min: 1 });
     const ids = b.input('ids', shape, 'int', vocab);
-    return b.embedding(b.param('table', [vocab, dim]), ids);
+    return b.embedding(table(vocab, dim), ids);
   },
 };

@@ -21,12 +21,13 @@ import { rotary } from './rotary.js';
 import { gatedMlp } from './gated-mlp.js';
 import { gqaAttention } from './gqa-attention.js';
 import { decoderLayer, encoderLayer } from './decoder-layer.js';
+import { t5Layer } from './t5-layer.js';
 
 export const BLOCKS: ReadonlyMap<string, BlockModule> = new Map(
   [
     embedding, linear, mlp, activation, layerNorm, batchNorm, dropout, attention, transformerEncoder,
     transformerDecoder, conv1d, conv2d, pool, meanPool, reshape, messagePassing, tensor, params, loss, group,
-    rmsNorm, rotary, gatedMlp, gqaAttention, decoderLayer, encoderLayer,
+    rmsNorm, rotary, gatedMlp, gqaAttention, decoderLayer, encoderLayer, t5Layer,
     ...ELEMENTWISE, ...REDUCE, ...SHAPE_OPS, ...INDEX_OPS, ...SOURCES,
   ].map((m) => [m.type, m]),
 );

@@ -30,6 +30,8 @@ export interface BlockArgs {
   inference: boolean;
   /** The run's LoRA adapters, quantised base weights and KV cache (the LLM blocks read them; see llm.ts). */
   llm?: LlmSettings;
+  /** Keeps t alive until every block has run: a tensor the model's output object references (T5's decoder cache). */
+  keepUntilOutput?(t: T): void;
 }
 
 export interface BlockModule {
