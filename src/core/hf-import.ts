@@ -22,12 +22,14 @@ export interface HfImportOptions {
   seq?: number;
   /** Name of the model (default: the config's `_name_or_path`, else model_type). */
   name?: string;
+  /** Encoder-decoders (T5): the target (decoder) length, the `tgt_seq` dimension (default: `seq`). */
+  tgtSeq?: number;
 }
 
 type Cfg = Record<string, unknown>;
 
 /** The model types `memplan import` reads. */
-export const HF_FAMILIES = ['llama', 'mistral', 'qwen2', 'gpt2', 'bert', 'roberta', 'xlm-roberta', 'esm', 'vit'] as const;
+export const HF_FAMILIES = ['llama', 'mistral', 'qwen2', 'gpt2', 'bert', 'roberta', 'xlm-roberta', 'esm', 'vit', 't5'] as const;
 
 function fail(what: string, path: string, expected: string, hint?: string): MemplanError {
   return new MemplanError('E_CONFIG', what, { path, expected, hint });
@@ -115,13 +117,20 @@ export function importHfConfig(config: unknown, opts: HfImportOptions = {}): HfI
     case 'vit':
       r = vit(c, notes);
       break;
+    case 't5': {
+      // Relative positions: no table bounds the length; n_positions (512 in Google's configs) is the trained length.
+      const tgt = opts.tgtSeq;
+      if (tgt !== undefined && (!Number.isInteger(tgt) || tgt < 1)) throw fail(`target length ${tgt}`, '--tgt-seq', 'a positive integer');
+      r = t5(c, seqFor(maxPos('n_positions', 512)), tgt, notes);
+      break;
+    }
     default:
       throw fail(`model_type "${type}" is not one memplan imports`, 'model_type', HF_FAMILIES.join(', '), 'write the descriptor by hand with the LLM blocks (docs/llm.md)');
   }
   // attn_implementation in the config (transformers' default is sdpa): the layers' `attention`.
   const impl = c.attn_implementation ?? c._attn_implementation;
   if (impl === 'eager' || impl === 'sdpa') {
-    for (const b of r.blocks) if (b.type === 'decoder_layer' || b.type === 'encoder_layer') b.attention = impl;
+    for (const b of r.blocks) if (b.type === 'decoder_layer' || b.type === 'encoder_layer' || b.type === 't5_layer') b.attention = impl;
   } else if (impl !== undefined && impl !== null) {
     notes.push(`attn_implementation ${JSON.stringify(impl)} is modelled as sdpa (fused: no s x s tensor)`);
   }
@@ -314,6 +323,71 @@ function vit(c: Cfg, notes: string[]) {
       { name: 'layernorm', type: 'layer_norm' },
       { name: 'cls_output', type: 'select', axis: 1, index: 0 },
       { name: 'classifier', type: 'linear', out: 'labels' },
+      loss,
+    ],
+  };
+}
+
+/**
+ * T5ForConditionalGeneration (T5 v1.0, T5 v1.1 / flan-t5 with `feed_forward_proj: gated-gelu`), as
+ * transformers 5.24 builds it: one `shared` embedding for the encoder, the decoder and lm_head (5.24 ties
+ * them whatever `tie_word_embeddings` says; that key only decides the d_model^-0.5 rescale before lm_head),
+ * the relative position bias of each stack's first layer ([1, heads, q, k], reused by every layer), the
+ * encoder and decoder stacks of t5_layer blocks, their final T5LayerNorm and dropout, and cross entropy
+ * over the decoder's logits. Inputs: input_ids [batch, seq] and labels [batch, tgt_seq] (the decoder ids
+ * are the labels shifted right).
+ */
+function t5(c: Cfg, seq: number, tgtSeq: number | undefined, notes: string[]) {
+  const ffp = str(c, 'feed_forward_proj', 'relu');
+  const parts = ffp.split('-');
+  if ((parts.length > 1 && parts[0] !== 'gated') || parts.length > 2) {
+    throw fail(`feed_forward_proj "${ffp}" is not one transformers accepts`, 'feed_forward_proj', '"gated-{ACT}" or "{ACT}", e.g. relu, gated-gelu');
+  }
+  const gated = parts[0] === 'gated' && parts.length === 2;
+  // T5Config: `gated-gelu` means gelu_new (backwards compatibility); otherwise the activation is the last part.
+  const actName = ffp === 'gated-gelu' ? 'gelu_new' : parts[parts.length - 1]!;
+  const activation = act({ feed_forward_proj: actName }, 'feed_forward_proj', 'relu');
+  const hidden = int(c, 'd_model', 512);
+  const layers = int(c, 'num_layers', 6);
+  const p = num(c, 'dropout_rate', 0.1);
+  const eps = num(c, 'layer_norm_epsilon', 1e-6);
+  // T5Config.scale_decoder_outputs: `tie_word_embeddings` not false (T5 v1.0) rescales the decoder output.
+  const scale = c.tie_word_embeddings !== false;
+  if (c.tie_word_embeddings === false) notes.push('tie_word_embeddings false: transformers 5 still ties lm_head to `shared` (one table); it only turns off the d_model^-0.5 rescale');
+  if (arch(c) && arch(c) !== 'T5ForConditionalGeneration') notes.push(`${arch(c)}: imported as T5ForConditionalGeneration (the LM head; other heads differ in parameters)`);
+  const useCache = bool(c, 'use_cache', true);
+  const layer = (stack: 'encoder' | 'decoder') => ({
+    type: 't5_layer', stack, heads: 'heads', head_dim: 'head_dim', ffn_dim: 'ffn', gated, activation, dropout: p, eps,
+    ...(stack === 'decoder' ? { cache: useCache } : {}),
+  });
+  // compute_bias: relative_attention_bias(bucket ids [q, k]) -> [q, k, heads], .permute([2, 0, 1]).unsqueeze(0) (a view).
+  const bias = (stack: string, q: string): BlockSpec[] => [
+    { name: `${stack}_relative_attention_bias`, type: 'embedding', input: [q, q], vocab: 'buckets', dim: 'heads', doc: `${stack}.block.0.layer.0.SelfAttention.relative_attention_bias over the [${q}, ${q}] bucket ids` },
+    { name: `${stack}_position_bias_view`, type: 'reshape', shape: [1, q, q, 'heads'] },
+    { name: `${stack}_position_bias`, type: 'permute', perm: [0, 3, 1, 2], doc: 'the stack\'s position_bias, reused by every layer' },
+  ];
+  return {
+    arch: 'T5ForConditionalGeneration',
+    dims: {
+      seq, tgt_seq: tgtSeq ?? 'seq', hidden, heads: int(c, 'num_heads', 8), head_dim: int(c, 'd_kv', 64), ffn: int(c, 'd_ff', 2048),
+      layers, decoder_layers: int(c, 'num_decoder_layers', layers), vocab: int(c, 'vocab_size', 32128), buckets: int(c, 'relative_attention_num_buckets', 32),
+    },
+    knobs: seqKnob(int(c, 'n_positions', 512)),
+    blocks: [
+      { name: 'shared', type: 'embedding', input: ['batch', 'seq'], vocab: 'vocab', dim: 'hidden', doc: 'encoder.embed_tokens (the shared table)' },
+      { name: 'encoder_dropout', type: 'dropout', p, from: 'shared' },
+      ...bias('encoder', 'seq'),
+      { name: 'encoder_block', ...layer('encoder'), from: ['encoder_dropout', 'encoder_position_bias'], repeat: 'layers' },
+      { name: 'encoder_final_layer_norm', type: 'rms_norm', style: 't5', eps },
+      { name: 'encoder_output', type: 'dropout', p, hold: ['shared', 'encoder_position_bias'], doc: 'inputs_embeds and position_bias are T5Stack.forward locals until it returns' },
+      { name: 'decoder_embed_tokens', type: 'embedding', input: ['batch', 'tgt_seq'], vocab: 'vocab', dim: 'hidden', tie: 'shared', doc: 'decoder_input_ids: the labels shifted right' },
+      { name: 'decoder_dropout', type: 'dropout', p, from: 'decoder_embed_tokens' },
+      ...bias('decoder', 'tgt_seq'),
+      { name: 'decoder_block', ...layer('decoder'), from: ['decoder_dropout', 'decoder_position_bias', 'encoder_output'], repeat: 'decoder_layers' },
+      { name: 'decoder_final_layer_norm', type: 'rms_norm', style: 't5', eps },
+      { name: 'decoder_output', type: 'dropout', p, hold: ['decoder_embed_tokens', 'decoder_position_bias'] },
+      ...(scale ? [{ name: 'scale_decoder_outputs', type: 'mul', value: hidden ** -0.5, doc: 'sequence_output * d_model ** -0.5 (scale_decoder_outputs)' }] : []),
+      { name: 'lm_head', type: 'linear', out: 'vocab', bias: false, tie: 'shared', hold: 'encoder_output', doc: 'encoder_outputs is referenced until the forward returns' },
       loss,
     ],
   };
