@@ -50,6 +50,8 @@ export interface HfMeasurement {
   threads: number;
   batch: number;
   seq: number;
+  /** Encoder-decoders (T5): the decoder's length (the labels). */
+  tgt_seq?: number;
   lora: { r: number; alpha: number; dropout: number };
   cases: HfMeasuredCase[];
 }
@@ -67,9 +69,9 @@ export interface HfPrediction {
 const DECODERS = new Set(['llama', 'mistral', 'qwen2', 'gpt2']);
 
 /** memplan's numbers for one measured case: the imported descriptor, estimated with the measured settings. */
-export function predictHf(c: HfMeasuredCase, m: Pick<HfMeasurement, 'batch' | 'seq' | 'lora'>): HfPrediction {
+export function predictHf(c: HfMeasuredCase, m: Pick<HfMeasurement, 'batch' | 'seq' | 'tgt_seq' | 'lora'>): HfPrediction {
   const cfg = JSON.parse(readFileSync(join(ROOT, c.config), 'utf8')) as unknown;
-  const { model } = importHfConfig(cfg, { seq: m.seq });
+  const { model } = importHfConfig(cfg, { seq: m.seq, ...(m.tgt_seq !== undefined ? { tgtSeq: m.tgt_seq } : {}) });
   const base = { model: 'imported', batch_size: m.batch, precision: 'fp32', optimizer: { type: 'adamw', impl: 'foreach' }, device: 'cpu', pytorch: '2' };
   const train = estimate(model, normalizeRun(base));
   const lora = estimate(model, normalizeRun({ ...base, lora: { ...m.lora, targets: c.lora_targets } }));
@@ -127,7 +129,7 @@ export function planPublished(name: string): { full: number; lora: number; qlora
   const cfg = JSON.parse(readFileSync(join(ROOT, 'test/fixtures', name, 'config.json'), 'utf8')) as { model_type: string };
   const { model } = importHfConfig(cfg, { seq: 512 });
   const decoder = DECODERS.has(cfg.model_type);
-  const targets = cfg.model_type === 'gpt2' ? ['c_attn'] : decoder || cfg.model_type === 'vit' ? ['q_proj', 'v_proj'] : ['query', 'value'];
+  const targets = cfg.model_type === 'gpt2' ? ['c_attn'] : cfg.model_type === 't5' ? ['q', 'v'] : decoder || cfg.model_type === 'vit' ? ['q_proj', 'v_proj'] : ['query', 'value'];
   const base = { model: 'imported', batch_size: 1, precision: 'bf16-mixed', optimizer: 'adamw' };
   const lora = { r: 16, alpha: 32, targets };
   const at = (raw: Record<string, unknown>) => estimate(model, normalizeRun({ ...base, ...raw })).allocated;
@@ -199,7 +201,7 @@ export function accuracyHf(
   md += 'Accelerate sizes the bare model (`AutoModel`: no LM or classification head) and puts training at 4 x its fp32 size ("Training using Adam"), with no activations; memplan and the measurement are the whole training step (head, activations, batch, optimizer state) and the inference forward.\n\n';
   md += '| config | Accelerate fp32 size | Accelerate training (Adam) | memplan train step 2 | measured train step 2 | Accelerate fp16 size | memplan inference | measured inference |\n|---|---:|---:|---:|---:|---:|---:|---:|\n';
   md += side.join('\n') + '\n';
-  md += '\nThe published configs (not measured here: no GPU, and no weights are downloaded): Accelerate\'s figures against memplan\'s plan on a CUDA card for batch 1, sequence 512: full fine-tuning in bf16-mixed with AdamW, LoRA (r 16 on q and v; BERT family, ESM and ViT: the same names), QLoRA (nf4, double quantisation, bf16, paged 8-bit AdamW), and bf16 inference.\n\n';
+  md += '\nThe published configs (not measured here: no GPU, and no weights are downloaded): Accelerate\'s figures against memplan\'s plan on a CUDA card for batch 1, sequence 512: full fine-tuning in bf16-mixed with AdamW, LoRA (r 16 on q and v; BERT family, ESM, ViT and T5: their names for them), QLoRA (nf4, double quantisation, bf16, paged 8-bit AdamW), and bf16 inference.\n\n';
   md += '| config | Accelerate fp32 size | Accelerate training (Adam) | memplan full fine-tune | memplan LoRA | memplan QLoRA | memplan bf16 inference |\n|---|---:|---:|---:|---:|---:|---:|\n';
   for (const [name, m] of Object.entries(params.models)) {
     if (name.startsWith('hf-tiny-')) continue;

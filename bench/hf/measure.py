@@ -4,7 +4,10 @@ measures on the CPU with bench/torch's allocation hook (LD_PRELOAD, exact tensor
   train     two AdamW (foreach) steps, loss = model(**batch).loss: peak of step 1 and step 2
   lora      the same with PEFT LoRA adapters (r 8, alpha 16) on the attention projections
   inference model.eval() under torch.no_grad(): peak of the prefill (use_cache=True, the DynamicCache kept),
-            then of one decode step with that cache (decoders); one forward (encoders)
+            then of one decode step with that cache (decoders); one forward (encoders; T5: encoder and a
+            teacher-forced decoder pass over TGT_SEQ decoder ids, with the config's use_cache)
+T5 (encoder-decoder) gets input_ids [BATCH, SEQ] and labels [BATCH, TGT_SEQ] (the decoder ids are the labels
+shifted right, as T5ForConditionalGeneration._shift_right makes them).
 All bytes relative to the count before the model is built (weights, gradients, optimizer state, batch,
 cache included). Writes JSON (stdout or --out) that scripts/accuracy-hf.ts reads with memplan's estimate.
 usage: /work/venv/bin/python bench/hf/measure.py [--out FILE] [NAME ...]"""
@@ -22,10 +25,12 @@ warnings.filterwarnings("ignore")
 transformers.logging.set_verbosity_error()
 
 BATCH, SEQ = 2, 64
+TGT_SEQ = 32  # encoder-decoders: the target (decoder) length
 # LoRA targets per family: PEFT's usual choices (module-name suffixes).
 LORA_TARGETS = {"llama": ["q_proj", "k_proj", "v_proj", "o_proj"], "mistral": ["q_proj", "k_proj", "v_proj", "o_proj"],
                 "qwen2": ["q_proj", "k_proj", "v_proj", "o_proj"], "gpt2": ["c_attn"], "bert": ["query", "value"],
-                "roberta": ["query", "value"], "xlm-roberta": ["query", "value"], "esm": ["query", "value"], "vit": ["q_proj", "v_proj"]}
+                "roberta": ["query", "value"], "xlm-roberta": ["query", "value"], "esm": ["query", "value"], "vit": ["q_proj", "v_proj"],
+                "t5": ["q", "v"]}
 LORA = {"r": 8, "alpha": 16, "dropout": 0.0}
 DECODERS = {"llama", "mistral", "qwen2", "gpt2"}
 
@@ -39,6 +44,8 @@ def make_batch(cfg, gen):
         return {"pixel_values": torch.randn(BATCH, cfg.num_channels, cfg.image_size, cfg.image_size, generator=gen),
                 "labels": torch.randint(0, cfg.num_labels, (BATCH,), generator=gen)}
     ids = torch.randint(0, cfg.vocab_size, (BATCH, SEQ), generator=gen)
+    if cfg.model_type == "t5":
+        return {"input_ids": ids, "labels": torch.randint(0, cfg.vocab_size, (BATCH, TGT_SEQ), generator=gen)}
     return {"input_ids": ids, "labels": ids.clone()}
 
 
@@ -92,7 +99,10 @@ def inference_case(cfg):
     model.eval()
     out = {"params": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()), "weights_and_buffers": H.cur() - c0}
     batch = make_batch(cfg, gen)
-    batch.pop("labels")
+    labels = batch.pop("labels")
+    if cfg.model_type == "t5":
+        batch["decoder_input_ids"] = model._shift_right(labels)
+    del labels
     with torch.no_grad():
         H.reset_peak()
         if cfg.model_type in DECODERS:
@@ -129,7 +139,7 @@ def main(argv):
     if a.names:
         dirs = [d for d in dirs if os.path.basename(d) in a.names or os.path.basename(d).replace("hf-", "") in a.names]
     res = {"torch": torch.__version__, "transformers": transformers.__version__, "device": "cpu", "threads": torch.get_num_threads(),
-           "batch": BATCH, "seq": SEQ, "lora": LORA, "cases": []}
+           "batch": BATCH, "seq": SEQ, "tgt_seq": TGT_SEQ, "lora": LORA, "cases": []}
     try:
         import peft
         res["peft"] = peft.__version__

@@ -12,7 +12,7 @@ import { display } from '../../io/files.js';
 /** The starter run config, with the LLM settings it can take written out as comments. */
 export function starterRun(run: Record<string, unknown>, family: string): string {
   const decoder = ['llama', 'mistral', 'qwen2', 'gpt2'].includes(family);
-  const targets = family === 'gpt2' ? '[c_attn]' : decoder ? '[q_proj, k_proj, v_proj, o_proj]' : '[query, value]';
+  const targets = family === 'gpt2' ? '[c_attn]' : family === 't5' ? '[q, v]' : decoder ? '[q_proj, k_proj, v_proj, o_proj]' : '[query, value]';
   return [
     '# yaml-language-server: $schema=https://memplan.dev/schema/run.schema.json',
     '# Written by memplan import. Full fine-tuning; uncomment a section for the others (docs/llm.md).',
@@ -33,6 +33,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     .description('write a model descriptor (model.yaml) and a starter run config (memplan.yaml) from a Hugging Face config.json or model directory, offline')
     .option('-o, --output <dir>', 'directory to write model.yaml and memplan.yaml into', '.')
     .option('--seq <n>', 'the sequence length of the `seq` dimension (default: the model\'s positions, at most 2048)')
+    .option('--tgt-seq <n>', 'encoder-decoders (T5): the target length of the `tgt_seq` dimension (default: seq)')
     .option('--name <name>', 'the model\'s name (default: _name_or_path, else model_type)')
     .option('--stdout', 'print the descriptor instead of writing files')
     .option('--force', 'overwrite files that exist');
@@ -41,7 +42,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
     'memplan import config.json --seq 4096 --stdout',
     'memplan estimate config.json --gpu a100 --set batch_size=4   # imported on the fly',
   ]);
-  cmd.action((file: string, o: { output: string; seq?: string; name?: string; stdout?: boolean; force?: boolean }) => {
+  cmd.action((file: string, o: { output: string; seq?: string; tgtSeq?: string; name?: string; stdout?: boolean; force?: boolean }) => {
     const path = hfConfigPath(file);
     if (!path) {
       throw new MemplanError('E_FILE', `${file}: no config.json there`, { path: 'config', expected: 'a Hugging Face config.json, or a model directory holding one', hint: 'point at the model\'s config.json' });
@@ -51,7 +52,12 @@ export function registerImport(program: Command, ctx: CommandContext): void {
       seq = Number(o.seq);
       if (!Number.isInteger(seq) || seq < 1 || seq > 1e8) throw new MemplanError('E_OPTION', `--seq ${o.seq}`, { path: '--seq', expected: 'a positive integer' });
     }
-    const imp = readHfConfig(path, { ...(seq ? { seq } : {}), ...(o.name ? { name: o.name } : {}) });
+    let tgtSeq: number | undefined;
+    if (o.tgtSeq !== undefined) {
+      tgtSeq = Number(o.tgtSeq);
+      if (!Number.isInteger(tgtSeq) || tgtSeq < 1 || tgtSeq > 1e8) throw new MemplanError('E_OPTION', `--tgt-seq ${o.tgtSeq}`, { path: '--tgt-seq', expected: 'a positive integer' });
+    }
+    const imp = readHfConfig(path, { ...(seq ? { seq } : {}), ...(tgtSeq ? { tgtSeq } : {}), ...(o.name ? { name: o.name } : {}) });
     const header = `# yaml-language-server: $schema=https://memplan.dev/schema/model.schema.json\n# Imported by memplan import from ${display(path)} (${imp.family}).\n`;
     const modelText = header + (imp.notes.length ? imp.notes.map((n) => `# note: ${n}\n`).join('') : '') + yaml.dump(imp.model, { lineWidth: 120, noRefs: true, flowLevel: 3 });
     if (o.stdout) {
