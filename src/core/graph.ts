@@ -79,8 +79,14 @@ export interface Builder {
   reshape(x: T, shape: number[]): T;
   transpose(x: T, perm: number[]): T;
   concat(xs: T[], axis: number): T;
-  /** Fused attention (flash / memory-efficient SDPA): q, k, v [b, h, s, d]. Never materialises s x s. */
-  sdpa(q: T, k: T, v: T): T;
+  /**
+   * Fused attention (flash / memory-efficient SDPA): q, k, v [b, h, s, d]. Never materialises s x s.
+   * `mask`: a float attn_mask (T5's position bias): the kernel keeps it, and where it requires grad the
+   * memory-efficient kernel's backward makes a gradient of its size.
+   */
+  sdpa(q: T, k: T, v: T, mask?: T): T;
+  /** Whether x requires grad (tracer only: the probe's builder does not know). */
+  requiresGrad?(x: T): boolean;
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T;
   /** A tensor no block covers (seed 004's spectrum rendering): shape, dtype, lifetime. */
   tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T;

@@ -603,11 +603,16 @@ export class Tracer implements Builder {
     return this.op('concat', ins, { shape: shapes.concat(xs.map((x) => x.shape), axis), dtype: this.widest(ins) }, { axis });
   }
 
-  sdpa(q: T, k: T, v: T): T {
-    const ins = this.lowp([q as TTensor, k as TTensor, v as TTensor]);
+  sdpa(q: T, k: T, v: T, mask?: T): T {
+    // Autocast casts every floating argument of scaled_dot_product_attention, the mask too.
+    const ins = this.lowp(mask ? [q as TTensor, k as TTensor, v as TTensor, mask as TTensor] : [q as TTensor, k as TTensor, v as TTensor]);
     // softmax(q k^T) v: [b, h, s_q, d] x [b, h, s_k, d]^T -> [b, h, s_q, s_k], then @ v [b, h, s_k, d_v].
     const scores = shapes.matmul(q.shape, k.shape, true);
-    return this.op('sdpa', ins, { shape: shapes.matmul(scores, v.shape, false), dtype: this.computeType });
+    return this.op('sdpa', ins, { shape: shapes.matmul(scores, v.shape, false), dtype: this.computeType }, mask ? { bias: true } : {});
+  }
+
+  requiresGrad(x: T): boolean {
+    return (x as TTensor).requiresGrad;
   }
 
   loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {

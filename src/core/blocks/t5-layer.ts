@@ -62,9 +62,11 @@ interface T5AttnOpts {
  * relative position bias added to the scores, then
  * - sdpa (sdpa_attention_forward): create_position_bias_mask makes the bias the float attn_mask
  *   (`.contiguous()`: a copy of the permuted view in the encoder; torch.where with the causal mask in the
- *   decoder, a new tensor; the cross-attention zeros as they are). On the CPU with dropout in training,
- *   PyTorch's math fallback: q * 1 and k * 1 (new tensors, kept), scores, `attn.add_(mask)` in place,
- *   softmax, dropout, probs @ v (v made contiguous, kept). Otherwise a fused kernel (no s x s tensor).
+ *   decoder, a new tensor; the cross-attention zeros as they are). On the CPU in training with dropout
+ *   or with a bias that requires grad, PyTorch's math fallback: q * 1 and k * 1 (new tensors, kept), scores, `attn.add_(mask)` in place,
+ *   softmax, dropout, probs @ v (v made contiguous, kept). Otherwise a fused kernel (no s x s tensor)
+ *   that keeps the mask; on CUDA the memory-efficient one (flash takes no float mask), whose backward
+ *   makes the mask's gradient, so the relative-position tables train.
  * - eager (T5's eager_attention_forward): matmul(q, k^T) * 1.0, + position_bias (+ the decoder's causal
  *   mask), softmax, dropout, probs @ v, transpose(1, 2).contiguous().
  * The output goes through o (reshape(...).contiguous() of the kernel's [b, q, h, d] output is free).
@@ -96,9 +98,12 @@ function t5Attention(b: Builder, a: BlockArgs, x: T, o: T5AttnOpts): T {
     } else {
       mask = b.contiguous(o.bias);
     }
-    const fused = !(a.torch.device === 'cpu' && o.dropout > 0 && train);
+    // PyTorch's CPU kernel takes neither dropout nor a mask that requires grad (measured, torch 2.13: a
+    // trainable bias goes through the math fallback); CUDA's memory-efficient kernel takes both.
+    const maskGrad = train && (b.requiresGrad?.(mask) ?? true);
+    const fused = !(a.torch.device === 'cpu' && train && (o.dropout > 0 || maskGrad));
     if (fused) {
-      ctx = b.sdpa(q, k, v);
+      ctx = b.sdpa(q, k, v, mask);
     } else {
       const scores = b.matmul(b.scale(q, 1), b.scale(k, 1), true);
       const masked = b.inplace ? b.inplace('add', scores, mask) : b.add(scores, mask);

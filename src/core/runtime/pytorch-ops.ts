@@ -138,9 +138,11 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
         ? { keep: [a!], extras: [{ name: 'indices', shape: [...out.shape], dtype: 'i64' }] }
         : { keep: [a!], extras: [] };
     case 'sdpa': {
-      // Flash / memory-efficient attention: q, k, v, output and a per-row logsumexp, no s x s matrix.
+      // Flash / memory-efficient attention: q, k, v (and a float mask), output and a per-row logsumexp,
+      // no s x s matrix. A mask that requires grad gets its gradient from the generic input-gradient rule.
       const [bq, h, s = 1] = a!.shape;
-      const rows = dev.memEffLsePad && DTYPE_BYTES[a!.dtype] === 4 ? Math.ceil(s / 32) * 32 : s;
+      // A float mask (attn_bias) rules flash out on CUDA: the memory-efficient kernel, in any dtype.
+      const rows = dev.memEffLsePad && (DTYPE_BYTES[a!.dtype] === 4 || op.attrs.bias) ? Math.ceil(s / 32) * 32 : s;
       return { keep: [...op.inputs, out], extras: [{ name: 'logsumexp', shape: [bq ?? 1, h ?? 1, rows], dtype: 'f32' }] };
     }
     case 'loss': {
