@@ -89,6 +89,7 @@ function t5Attention(b: Builder, a: BlockArgs, x: T, o: T5AttnOpts): T {
     a.keepUntilOutput?.(v);
   }
   let ctx: T;
+  let fusedOut = false;
   const train = !a.inference;
   if (o.impl === 'sdpa') {
     let mask: T;
@@ -104,6 +105,7 @@ function t5Attention(b: Builder, a: BlockArgs, x: T, o: T5AttnOpts): T {
     const fused = !(a.torch.device === 'cpu' && train && (o.dropout > 0 || maskGrad));
     if (fused) {
       ctx = b.sdpa(q, k, v, mask);
+      fusedOut = true;
     } else {
       const scores = b.matmul(b.scale(q, 1), b.scale(k, 1), true);
       const masked = b.inplace ? b.inplace('add', scores, mask) : b.add(scores, mask);
@@ -115,7 +117,10 @@ function t5Attention(b: Builder, a: BlockArgs, x: T, o: T5AttnOpts): T {
     if (o.causal) scores = b.add(scores, b.tensor('causal_mask', [n, 1, s, L], dtypeOf(q), 'activation'));
     ctx = b.matmul(b.dropout(b.softmax(scores), o.dropout), v);
   }
-  const merged = b.reshape(b.contiguous(b.transpose(ctx, [0, 2, 1, 3])), [n, s, H * hd]);
+  // The fused kernels write their output [b, q, h, d] (query-major, as q was projected), so
+  // transpose(1, 2).contiguous() is free there; after the math path's matmul it copies.
+  const heads = b.transpose(ctx, [0, 2, 1, 3]);
+  const merged = b.reshape(fusedOut ? heads : b.contiguous(heads), [n, s, H * hd]);
   const out = projection(b, a, `${o.module}.o`, merged, d, false);
   // query_states, key_states, value_states are the forward's locals until it returns.
   for (const t of [q, k, v]) b.hold?.(t);

@@ -40,6 +40,22 @@ export default function register(h: typeof Helpers): void {
     assert.equal(est(model(layer({}))).forward_saved, norm1 + attn + ff);
   });
 
+  test('t5_layer sdpa: CUDA keeps the bias as the fused kernel\'s mask and trains it; the CPU sends a trainable bias to the math fallback', () => {
+    const X = 2 * 8 * 16 * 4, R = 2 * 8 * 1 * 4, P = 2 * 8 * 8 * 4, F = 2 * 8 * 32 * 4;
+    const norm1 = X + R + X + X;
+    const ff = X + R + X + X + F;
+    const m = model(layer({ attention: 'sdpa' }));
+    // CUDA (memory-efficient kernel: flash takes no float mask): q, k, v, the output (o reads it
+    // [b, q, h, d] without a copy), a logsumexp padded to 32 rows; the mask is the bias parameter itself.
+    const cuda = est(m);
+    assert.equal(cuda.forward_saved, norm1 + (P + P + P + P + 2 * 2 * 32 * 4) + ff);
+    assert.equal(cuda.params.frozen, 0); // the bias gets its gradient through the kernel
+    // CPU, training: q * 1 and k * 1 (8-byte scalars each), the probabilities, v's contiguous copy, the merged copy.
+    const cpu = est(m, { device: 'cpu' });
+    assert.equal(cpu.forward_saved, norm1 + (P + P + 8 + 8 + 2 * 2 * 8 * 8 * 4 + P + P) + ff);
+    assert.equal(cpu.params.frozen, 0);
+  });
+
   test('t5_layer: a position bias of the wrong shape, or a decoder without the encoder output, is a located error', () => {
     const bad = (blocks: BlockSpec[]) => assert.throws(() => est(model(blocks)), (e: { code?: string; path?: string }) => e.code === 'E_SHAPE' && /blocks\[\d\]\.from/.test(e.path ?? ''));
     bad([pre([2, 8, 16]), { name: 'bias', type: 'parameter', shape: [1, 2, 8, 9] }, { type: 't5_layer', heads: 2, head_dim: 4, ffn_dim: 32, from: ['pre', 'bias'] }]);
