@@ -13,6 +13,7 @@ import { allocatorOptionsOf, planOf } from '../src/core/allocator/run.js';
 import { CONTEXT_FACTS } from '../src/core/context.js';
 import { allocatorInputs, stepTotals, traceRun } from '../src/core/estimate.js';
 import { numel } from '../src/core/graph.js';
+import { setToNone } from '../src/core/model.js';
 import { preset, ROOT } from './seeds-lib.js';
 
 const MiB = 1024 * 1024;
@@ -107,7 +108,7 @@ function settingsOf(run: RunConfig, e: Estimate): string {
     run.precision,
     opt,
     run.checkpointing !== false ? 'checkpointing' : '',
-    run.set_to_none ? '' : 'zero_grad keeps grads',
+    setToNone(run) ? '' : 'zero_grad keeps grads',
     `PyTorch ${run.pytorch}`,
     run.stack.cuda ? `CUDA ${run.stack.cuda}` : '',
     run.gpu?.[0] ?? '',

@@ -107,6 +107,21 @@ CASES = [
     ("detach_mul", lambda a, b: a.detach() * b, xy(A, A), {}),
     ("cosine_sim", lambda a, b: F.cosine_similarity(a, b, dim=-1), xy(A, A), {}),
     ("mse_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda: [torch.randn(*A), torch.randn(*A)], {"nograd_inputs": (1,)}),
+    # Added with the programs' descriptors (bench/torch/programs/descriptors): losses against a given
+    # target, cdist, vector norms, diagonal, comparisons.
+    ("bce", lambda a, t: F.binary_cross_entropy(a.sigmoid(), t), lambda: [torch.randn(*A), torch.rand(*A)],
+     {"nograd_inputs": (1,), "loss_is_output": True}),
+    ("bce_only", lambda p, t: F.binary_cross_entropy(p, t), lambda: [torch.rand(*A) * 0.9 + 0.05, torch.rand(*A)],
+     {"nograd_inputs": (1,), "loss_is_output": True}),
+    ("bce_with_logits", lambda a, t: F.binary_cross_entropy_with_logits(a, t), lambda: [torch.randn(*A), torch.rand(*A)],
+     {"nograd_inputs": (1,), "loss_is_output": True}),
+    ("mse_loss", lambda a, t: F.mse_loss(a, t), lambda: [torch.randn(*A), torch.randn(*A)],
+     {"nograd_inputs": (1,), "loss_is_output": True}),
+    ("cdist", lambda a, b: torch.cdist(a, b), xy((8, 256, 16), (8, 256, 16)), {}),
+    ("cdist_self_view", lambda a: torch.cdist(a[..., :3], a[..., :3]), x(8, 256, 4), {}),
+    ("norm_last", lambda a: a.norm(dim=-1, keepdim=True), x(*A), {}),
+    ("diagonal", lambda a: a.diagonal(), x(512, 512), {}),
+    ("eq_scalar", lambda a: (a == 0).float() if False else (a == 0), x(*A), {"inputs_require_grad": False}),
 ]
 
 

@@ -6,7 +6,7 @@
  * (optimizer state not yet created) and the steady state.
  */
 import { DTYPE_BYTES, numel } from './graph.js';
-import { assemble, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
+import { assemble, setToNone, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
 import { checkClaims } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, pagedOptimizer, type OptimizerCost } from './optimizers.js';
@@ -89,7 +89,7 @@ export interface Traced {
 
 /** The run settings that change the trace or its simulation; every other setting is a cheap term. */
 export function traceKey(run: RunConfig): string {
-  return JSON.stringify([run.batch_size, tracedPrecision(run), run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims, run.mode, run.lora, run.quantization, run.kv_cache]);
+  return JSON.stringify([run.batch_size, tracedPrecision(run), run.attention, run.checkpointing, run.device, run.pytorch, run.runtime, run.dims, run.mode, run.lora, run.quantization, run.kv_cache, run.grad_accum > 1]);
 }
 
 /**
@@ -310,7 +310,7 @@ export function stepTotals(t: Traced, run: RunConfig, preset?: Preset, o: StepTo
   const firstAct = sim.first.bytes - fwdCache(sim.first) + scaleGrads(sim.first.paramGrads);
   const firstStep1 = persistentNoState + autocast + gather + firstAct;
   const laterAct = sim.later.bytes - fwdCache(sim.later);
-  const gradsKept = !run.set_to_none && !inference;
+  const gradsKept = !setToNone(run) && !inference;
   // zero_grad(set_to_none=False): from step 2 on, micro-batch 1 runs like a later micro-batch (every .grad resident, new gradients added into it).
   const firstSteady = gradsKept ? persistentNoState + grads + autocast + gather + laterAct + state : firstStep1 + state;
   const laterStep1 = run.grad_accum > 1 && !inference ? persistentNoState + grads + autocast + gather + laterAct : 0;

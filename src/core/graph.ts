@@ -18,7 +18,11 @@ export type UnaryFn =
 /** Elementwise functions of two tensors with broadcasting (add and mul have their own methods). */
 export type BinaryFn = 'sub' | 'div' | 'maximum' | 'minimum';
 /** Reductions over axes. `max`/`min` are torch.max(dim).values (they keep int64 indices). */
-export type ReduceFn = 'sum' | 'mean' | 'amax' | 'amin' | 'max' | 'min' | 'logsumexp';
+export type ReduceFn = 'sum' | 'mean' | 'amax' | 'amin' | 'max' | 'min' | 'logsumexp' | 'norm';
+/** Elementwise comparisons (a bool result, no gradient) and logical_not. */
+export type CompareFn = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logical_not';
+/** The training losses a `loss` block computes (with a fresh target, or `from: [pred, target]`). */
+export type LossKind = 'mse' | 'cross_entropy' | 'mean' | 'bce' | 'bce_with_logits';
 
 /** Opaque tensor handle as a block sees it. */
 export interface T {
@@ -71,9 +75,13 @@ export interface Builder {
   gatherRows(x: T, index: T): T;
   /** Sums rows of src[e, d] into [segments, d] by integer index[e]. */
   scatterAdd(src: T, index: T, segments: number): T;
-  /** x[n, c, l] (or [n, c, h, w]) with w[out, c, k...]: channels-first, stride, symmetric padding. */
-  conv(x: T, w: T, b: T | undefined, stride: number, padding: number): T;
-  pool(kind: 'max' | 'avg', x: T, size: number, stride: number): T;
+  /**
+   * x[n, c, l] (or [n, c, h, w]) with w[out, c, k...]: channels-first, stride, symmetric padding. With
+   * `transposed` (ConvTranspose) w is [c, out, k...] and each spatial size becomes
+   * (n - 1) * stride - 2 * padding + k + outputPadding.
+   */
+  conv(x: T, w: T, b: T | undefined, stride: number, padding: number, transposed?: { outputPadding: number }): T;
+  pool(kind: 'max' | 'avg', x: T, size: number, stride: number, padding?: number): T;
   /** Mean over one axis (sequence pooling). */
   meanAxis(x: T, axis: number): T;
   reshape(x: T, shape: number[]): T;
@@ -87,7 +95,14 @@ export interface Builder {
   sdpa(q: T, k: T, v: T, mask?: T): T;
   /** Whether x requires grad (tracer only: the probe's builder does not know). */
   requiresGrad?(x: T): boolean;
-  loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T;
+  /** A loss against a fresh target input (part of the batch), or against `target` when given. */
+  loss(kind: LossKind, x: T, classes?: number, target?: T): T;
+  /** torch.cdist(a, b) (p = 2): [..., Pa, M] x [..., Pb, M] -> [..., Pa, Pb]. */
+  cdist(a: T, b: T): T;
+  /** a (op) b, or a (op) a scalar, elementwise: a bool tensor that needs no gradient; logical_not takes one. */
+  compare(fn: CompareFn, a: T, b?: T | number): T;
+  /** x.diagonal() of the last two axes: a strided view. */
+  diagonal(x: T): T;
   /** A tensor no block covers (seed 004's spectrum rendering): shape, dtype, lifetime. */
   tensor(name: string, shape: number[], dtype: 'act' | DType, lifetime: Lifetime): T;
   /** Elementwise function of x: `exponent` for pow, `min`/`max` for clamp, `value` for add_scalar. */
@@ -209,21 +224,27 @@ export const shapes = {
     }
     return out;
   },
-  conv(x: readonly number[], w: readonly number[], stride: number, padding: number): number[] {
+  conv(x: readonly number[], w: readonly number[], stride: number, padding: number, transposed?: { outputPadding: number }): number[] {
     const spatial = x.length - 2;
-    if (w.length !== x.length || w[1] !== x[1]) throw shapeError(`conv: input ${shapeStr(x)} does not match weight ${shapeStr(w)}`);
-    const out = [x[0]!, w[0]!];
+    // nn.ConvNd's weight is [out, in, k...]; nn.ConvTransposeNd's is [in, out, k...].
+    const [inAxis, outAxis] = transposed ? [0, 1] : [1, 0];
+    if (w.length !== x.length || w[inAxis] !== x[1]) throw shapeError(`conv: input ${shapeStr(x)} does not match weight ${shapeStr(w)}`);
+    const out = [x[0]!, w[outAxis]!];
     for (let i = 0; i < spatial; i++) {
-      const size = Math.floor((x[2 + i]! + 2 * padding - w[2 + i]!) / stride) + 1;
+      const size = transposed
+        ? (x[2 + i]! - 1) * stride - 2 * padding + w[2 + i]! + transposed.outputPadding
+        : Math.floor((x[2 + i]! + 2 * padding - w[2 + i]!) / stride) + 1;
       if (size <= 0) throw shapeError(`conv: kernel ${w[2 + i]} larger than padded input ${x[2 + i]}`);
       out.push(size);
     }
     return out;
   },
-  pool(x: readonly number[], size: number, stride: number): number[] {
+  pool(x: readonly number[], size: number, stride: number, padding = 0): number[] {
     const out = x.slice(0, 2);
+    // PyTorch pads at most half the window (larger is an error there too).
+    if (2 * padding > size) throw shapeError(`pool: padding ${padding} is more than half the window ${size}`);
     for (let i = 2; i < x.length; i++) {
-      const s = Math.floor((x[i]! - size) / stride) + 1;
+      const s = Math.floor((x[i]! + 2 * padding - size) / stride) + 1;
       if (s <= 0) throw shapeError(`pool: window ${size} larger than input ${x[i]}`);
       out.push(s);
     }
@@ -269,6 +290,16 @@ export const shapes = {
   gather(x: readonly number[], axis: number, index: readonly number[]): number[] {
     if (index.length !== x.length || x[axis] === undefined) throw shapeError(`gather: index ${shapeStr(index)} must have the rank of ${shapeStr(x)}`);
     return [...index];
+  },
+  cdist(a: readonly number[], b: readonly number[]): number[] {
+    const m = a[a.length - 1];
+    if (a.length < 2 || b.length < 2 || m !== b[b.length - 1]) throw shapeError(`cdist: ${shapeStr(a)} and ${shapeStr(b)} need the same last axis`);
+    const batch = shapes.broadcast(a.slice(0, -2), b.slice(0, -2));
+    return [...batch, a[a.length - 2]!, b[b.length - 2]!];
+  },
+  diagonal(x: readonly number[]): number[] {
+    if (x.length < 2) throw shapeError(`diagonal: ${shapeStr(x)} has fewer than two axes`);
+    return [...x.slice(0, -2), Math.min(x[x.length - 2]!, x[x.length - 1]!)];
   },
   expand(x: readonly number[], shape: readonly number[]): number[] {
     const out = shapes.broadcast(x, shape);

@@ -31,6 +31,10 @@ export interface BlockSpec {
   detach?: boolean;
   /** The output is the training loss (a custom loss built from op blocks); left out of inference runs. */
   loss?: boolean;
+  /** The module runs in eval mode (module.eval()): dropout off, stock modules' eval fast paths. */
+  eval?: boolean;
+  /** Another call of an earlier block's module (its keys and its parameters: one weight, one gradient). */
+  share?: string;
   checkpoint?: boolean;
   /** Earlier outputs a Python reference keeps alive until this block is done (a forward's local variables). */
   hold?: string | string[];
@@ -110,8 +114,11 @@ export interface RunConfig {
   pytorch: PytorchVersion;
   distributed: { strategy: Strategy; gpus: number; bucket_view: boolean; bucket_cap_mb: number; prefetch: number; mixed_precision: MixedPrecisionImpl };
   allocator: AllocatorConfig;
-  /** `zero_grad(set_to_none=...)` between steps: false keeps every gradient allocated through the next forward and backward. */
-  set_to_none: boolean;
+  /**
+   * `zero_grad(set_to_none=...)` between steps: false keeps every gradient allocated through the next forward
+   * and backward; `default` is a plain `zero_grad()`, the run's PyTorch version's default (see setToNone).
+   */
+  set_to_none: boolean | 'default';
   /** The CUDA stack: version, module loading, libraries, or the context bytes themselves (context.ts). */
   stack: StackConfig;
   dims: Record<string, NumOrExpr>;
@@ -132,6 +139,14 @@ export type RawRunConfig = Record<string, unknown> & { model: string | ModelDesc
 export function validateModel(data: unknown): ModelDescriptor {
   validate('model', data);
   return data as ModelDescriptor;
+}
+
+/**
+ * Whether zero_grad frees the gradients: `set_to_none: default` (a plain `optimizer.zero_grad()`) follows
+ * the version: set_to_none=True from PyTorch 2.0 on, False before (torch/optim/optimizer.py).
+ */
+export function setToNone(run: Pick<RunConfig, 'set_to_none' | 'pytorch'>): boolean {
+  return run.set_to_none === 'default' ? run.pytorch === '2' : run.set_to_none;
 }
 
 /** Validates a raw run config (without its model) and fills in defaults. */
@@ -263,7 +278,7 @@ function withBlockPath<R>(path: string, fn: () => R): R {
 export const BATCH_DIM = 'batch';
 
 /** A Builder the assembler can steer: which block is traced, grad mode, frozen parameters, checkpoint segment. */
-export type AssemblyBuilder = Builder & { block: number; noGrad: boolean; frozen?: boolean; inLoss?: boolean; segment: number | undefined };
+export type AssemblyBuilder = Builder & { block: number; noGrad: boolean; frozen?: boolean; evalMode?: boolean; inLoss?: boolean; segment: number | undefined };
 
 /** Block outputs visible by name: a group's own blocks (this repeat), then the enclosing levels. */
 interface Names {
@@ -295,6 +310,8 @@ function visible(names: Names): string[] {
 interface Mode {
   frozen: boolean;
   noGrad: boolean;
+  /** module.eval(): dropout off, stock fast paths (an inference pass, or `eval: true`). */
+  eval: boolean;
   /** Inside a checkpointed group's segment: inner checkpoint keys do not open segments of their own. */
   inSegment: boolean;
 }
@@ -312,6 +329,8 @@ interface Ctx {
   ckptNames: Set<string>;
   /** Parameters each named block made, for `tie:`. */
   paramsOf: Map<string, T[]>;
+  /** Each named block's spec and the scope path of each of its repeats, for `share:`. */
+  shared: Map<string, { spec: BlockSpec; scopes: string[] }>;
   inference: boolean;
   /** Tensors the model's output keeps referenced (BlockArgs.keepUntilOutput): held once every block has run. */
   untilOutput: T[];
@@ -327,11 +346,12 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
   const tracer = builder ? undefined : new Tracer(run.precision, { device: run.device, runtime: run.runtime, inference });
   const b: AssemblyBuilder = builder ?? tracer!;
   const traced = tracer?.trace ?? (b instanceof Tracer ? b.trace : undefined);
+  if (traced && run.grad_accum > 1 && !inference) traced.lossDivided = true;
   const ctx: Ctx = {
     b, tracer: b instanceof Tracer ? b : tracer, run, dims, notes: [], segments: { next: 0 },
     ckptAll: run.checkpointing === true,
     ckptNames: Array.isArray(run.checkpointing) ? new Set(run.checkpointing) : new Set<string>(),
-    paramsOf: new Map(), inference, untilOutput: [],
+    paramsOf: new Map(), shared: new Map(), inference, untilOutput: [],
   };
   const allNames = new Set<string>();
   collectNames(model.blocks, allNames);
@@ -351,7 +371,7 @@ export function assemble(model: ModelDescriptor, run: RunConfig, builder?: Assem
     const paramsBefore = paramCount(b);
     const mark = traced ? { ops: traced.ops.length, params: traced.params.length, inputs: traced.inputs.length } : undefined;
     // LoRA (PEFT) freezes the whole base model; only the adapters the blocks add train.
-    const r = withBlockPath(`blocks[${index}]`, () => runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: !!run.lora, noGrad: inference, inSegment: false }, true));
+    const r = withBlockPath(`blocks[${index}]`, () => runBlock(ctx, spec, index, `blocks[${index}]`, top, prev, { frozen: !!run.lora, noGrad: inference, eval: inference, inSegment: false }, true));
     if (traced && mark) checkTensorSizes(traced, mark.ops, mark.params, mark.inputs, `blocks[${index}]`);
     infos.push({ ...r.info, params: paramsAdded(b, paramsBefore) });
     if (r.out) prev = r.out;
@@ -429,7 +449,7 @@ function shapeAt(v: unknown, scope: ReadonlyMap<string, number>, path: string): 
   return v.map((e, j) => evalValue(e as NumOrExpr, scope, `${path}[${j}]`, { integer: true, min: 1 }));
 }
 
-function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<string, number>, inputs: T[]): BlockArgs {
+function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<string, number>, inputs: T[], mode: Mode): BlockArgs {
   return {
     num: (key, o = {}) => {
       const v = spec[key] as NumOrExpr | undefined;
@@ -460,6 +480,9 @@ function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<s
     inference: ctx.inference,
     llm: llmSettings(ctx.run, scope, path),
     keepUntilOutput: (t) => ctx.untilOutput.push(t),
+    eval: mode.eval,
+    noGrad: mode.noGrad,
+    frozen: mode.frozen,
   };
 }
 
@@ -467,8 +490,11 @@ function blockArgs(ctx: Ctx, spec: BlockSpec, path: string, scope: ReadonlyMap<s
  * Traces one block (a module or a group), with its repeats, chunks, checkpoint segments and grad
  * mode. Returns its output (undefined for a source block that passes nothing on).
  */
-function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names: Names, prev: T | undefined, outer: Mode, topLevel: boolean): { out: T | undefined; info: BlockInfo } {
+function runBlock(ctx: Ctx, own: BlockSpec, index: number, path: string, names: Names, prev: T | undefined, outer: Mode, topLevel: boolean): { out: T | undefined; info: BlockInfo } {
   const b = ctx.b;
+  const target = own.share === undefined ? undefined : sharedTarget(ctx, own, path);
+  // A shared block is the target's module called again: the target's keys, its own name and wiring.
+  const spec: BlockSpec = target ? { ...target.spec, ...own } : own;
   const isGroup = spec.type === 'group';
   const mod = isGroup ? undefined : BLOCKS.get(spec.type)!;
   const name = spec.name ?? `${spec.type}_${index}`;
@@ -477,7 +503,7 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   if (ctx.inference && (spec.type === 'loss' || spec.loss === true)) return { out: prev, info: { ...info, repeat: 0 } };
   // repeat: 0 leaves the block out (a dimension can switch an optional block off: `repeat: use_layer_norm * layers`).
   const repeat = spec.repeat === undefined ? 1 : evalValue(spec.repeat, ctx.dims, `${path}.repeat`, { integer: true, min: 0, max: LIMITS.repeat });
-  const mode: Mode = { frozen: outer.frozen || spec.frozen === true, noGrad: outer.noGrad || spec.no_grad === true, inSegment: outer.inSegment };
+  const mode: Mode = { frozen: outer.frozen || spec.frozen === true, noGrad: outer.noGrad || spec.no_grad === true, eval: outer.eval || spec.eval === true, inSegment: outer.inSegment };
   const source = !!mod?.source;
   const wantsCkpt = spec.checkpoint ?? ((topLevel && ctx.ckptAll) || ctx.ckptNames.has(name));
   const checkpointed = wantsCkpt && !mode.noGrad && !mode.inSegment && !source;
@@ -488,9 +514,12 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   const inputs = blockInputs(ctx, spec, path, names, prev, name, source);
   const x = inputs[0];
 
-  const saved = { frozen: b.frozen, noGrad: b.noGrad, segment: b.segment, inLoss: b.inLoss };
+  const saved = { frozen: b.frozen, noGrad: b.noGrad, evalMode: b.evalMode, segment: b.segment, inLoss: b.inLoss };
   b.frozen = mode.frozen;
   b.noGrad = mode.noGrad;
+  b.evalMode = mode.eval;
+  const tracer = b instanceof Tracer ? b : undefined;
+  const scopes: string[] = [];
   // A custom loss: what it keeps for backward is reported as loss buffers.
   if (spec.loss === true) b.inLoss = true;
   const madeBefore = paramCount(b);
@@ -504,7 +533,14 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
       const layer = repeat > 1 ? `${name}[${r}]` : name;
       // Repeats chain the first input; the others stay the same for every repeat.
       const ins = h ? [h, ...inputs.slice(1)] : inputs.slice(1);
-      h = withBlockPath(path, () => b.scope(layer, () => (isGroup ? runGroup(ctx, spec, path, names, h, scope, inner) : mod!.build(b, h, blockArgs(ctx, spec, path, scope, ins)))));
+      const build = () => (isGroup ? runGroup(ctx, spec, path, names, h, scope, inner) : mod!.build(b, h, blockArgs(ctx, spec, path, scope, ins, inner)));
+      h = withBlockPath(path, () =>
+        b.scope(layer, () => {
+          if (tracer && scopes.length === r) scopes.push(tracer.scopePath);
+          const to = target?.scopes[r];
+          return to !== undefined && tracer ? tracer.shareParams(to, build) : build();
+        }),
+      );
       if (seg) b.segment = saved.segment;
     }
     return h;
@@ -572,11 +608,14 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   if (spec.loss === true && out) b.markLoss(out);
   b.frozen = saved.frozen;
   b.noGrad = saved.noGrad;
+  b.evalMode = saved.evalMode;
   b.segment = saved.segment;
   b.inLoss = saved.inLoss;
 
   const made = ((b as unknown as { trace?: { params: T[] } }).trace?.params ?? []).slice(madeBefore);
   if (made.length) ctx.paramsOf.set(name, made);
+  if (target && ctx.paramsOf.has(own.share!)) ctx.paramsOf.set(name, ctx.paramsOf.get(own.share!)!);
+  ctx.shared.set(name, { spec, scopes });
   if (mode.frozen && !ctx.run.lora && !mode.noGrad && !ctx.inference && x && (x as { requiresGrad?: boolean }).requiresGrad && made.length) {
     ctx.notes.push(
       `${name}: frozen (its parameters get no gradient), but its input requires grad, so it still saves its activations for backward: ` +
@@ -587,6 +626,29 @@ function runBlock(ctx: Ctx, spec: BlockSpec, index: number, path: string, names:
   const result = out ?? prev;
   if (result) names.outputs.set(name, result);
   return { out: result, info };
+}
+
+/** The earlier block a `share:` names: the same type, repeated as often; its spec and scopes. */
+function sharedTarget(ctx: Ctx, own: BlockSpec, path: string): { spec: BlockSpec; scopes: string[] } {
+  const t = ctx.shared.get(own.share!);
+  if (!t) {
+    throw new MemplanError('E_CONFIG', `share: "${own.share}" names no earlier block`, {
+      path: `${path}.share`,
+      expected: `an earlier block: ${[...ctx.shared.keys()].join(', ') || '(none)'}`,
+      hint: 'a block can share the module of a block before it (siamese towers, a predictor applied twice)',
+    });
+  }
+  if (t.spec.type !== own.type) {
+    throw new MemplanError('E_CONFIG', `share: "${own.share}" is a ${t.spec.type} block, this one a ${own.type}`, { path: `${path}.share`, expected: `type: ${t.spec.type}` });
+  }
+  // The call's own wiring and grad mode stay its own; everything that defines the module comes from the target.
+  const { name: _n, doc: _d, from: _f, input: _i, share: _s, ...module } = t.spec;
+  for (const k of Object.keys(own)) {
+    if (k in module && !['type', 'frozen', 'no_grad', 'detach', 'loss', 'eval', 'checkpoint', 'chunk'].includes(k) && JSON.stringify(module[k]) !== JSON.stringify(own[k])) {
+      throw new MemplanError('E_CONFIG', `share: "${k}" differs from "${own.share}"'s; a shared module has the target's keys`, { path: `${path}.${k}`, hint: `drop "${k}" (it comes from "${own.share}")` });
+    }
+  }
+  return { spec: module as BlockSpec, scopes: t.scopes };
 }
 
 /** A group's blocks in order over input x, with names scoped to the group (and to this repeat). */

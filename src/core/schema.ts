@@ -37,6 +37,8 @@ export const COMMON_BLOCK_PROPS: Record<string, unknown> = {
   no_grad: { type: 'boolean' },
   detach: { type: 'boolean' },
   loss: { type: 'boolean' },
+  eval: { type: 'boolean' },
+  share: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$' },
   checkpoint: { type: 'boolean' },
   hold: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] },
   chunk: {
@@ -49,11 +51,14 @@ export const COMMON_BLOCK_PROPS: Record<string, unknown> = {
 
 export function blockSchema(type: string): Record<string, unknown> {
   const m = BLOCKS.get(type)!;
+  // A `share:` block takes the module's keys from the block it shares, so they are not required on it.
+  const own = m.required ?? [];
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['type', ...(m.required ?? [])],
+    required: ['type'],
     properties: { ...COMMON_BLOCK_PROPS, ...m.properties, type: { const: type } },
+    ...(own.length ? { if: { not: { required: ['share'] } }, then: { required: own } } : {}),
   };
 }
 
@@ -157,7 +162,7 @@ export const runSchema = {
         mixed_precision: { enum: ['autocast', 'fsdp', 'deepspeed'] },
       },
     },
-    set_to_none: { type: 'boolean' },
+    set_to_none: { anyOf: [{ type: 'boolean' }, { const: 'default' }] },
     stack: {
       type: 'object',
       additionalProperties: false,
@@ -468,6 +473,6 @@ function validateBlocks(blocks: Record<string, unknown>[], path: string): void {
     }
     const bv = validator(`block:${type}`);
     if (!bv(blk)) throw toError(pickError(bv.errors!, blk), `a ${type} block`, blockSchema(type), blk, bv.errors!).at(undefined, at);
-    if (type === 'group') validateBlocks(blk.blocks as Record<string, unknown>[], `${at}.blocks`);
+    if (type === 'group' && Array.isArray(blk.blocks)) validateBlocks(blk.blocks as Record<string, unknown>[], `${at}.blocks`);
   });
 }

@@ -8,9 +8,11 @@ import {
   type ActKind,
   type BinaryFn,
   type Builder,
+  type CompareFn,
   type DType,
   DTYPE_BYTES,
   type Lifetime,
+  type LossKind,
   type ParamOpts,
   type ReduceFn,
   type T,
@@ -36,9 +38,16 @@ export interface TTensor extends T {
   readonly alias?: TTensor;
   /** A strided view (transpose, slice off axis 0, expand): contiguous() copies it. */
   readonly strided?: boolean;
+  /**
+   * A dense tensor stored in a permuted axis order (a transposed view, or what an elementwise op makes
+   * of one: TensorIterator keeps its input's layout): the base axis each logical axis is. Not contiguous.
+   */
+  readonly order?: readonly number[];
   /** An expand() view: its gradient is as large as the view, not as its base (ExpandBackward sums it). */
   readonly expanded?: boolean;
   readonly lifetime?: Lifetime;
+  /** Bytes of its storage when larger than its shape says (CPU mse_loss: a 0-dim view of an N-element buffer). */
+  readonly storageBytes?: number;
   /** Params only. */
   readonly matmul?: boolean;
   readonly frozen?: boolean;
@@ -54,7 +63,8 @@ export type OpKind =
   | 'dropout' | 'embedding' | 'gather_rows' | 'scatter_add' | 'conv' | 'pool' | 'mean_axis' | 'reshape'
   | 'transpose' | 'concat' | 'sdpa' | 'loss' | 'tensor' | 'copy'
   | 'unary' | 'binary' | 'where' | 'masked_fill' | 'reduce' | 'log_softmax' | 'slice' | 'index_select' | 'gather'
-  | 'index_add' | 'scatter_add_axis' | 'expand' | 'tile' | 'repeat_interleave' | 'contiguous' | 'detach' | 'hold';
+  | 'index_add' | 'scatter_add_axis' | 'expand' | 'tile' | 'repeat_interleave' | 'contiguous' | 'detach' | 'hold'
+  | 'cdist' | 'compare' | 'diagonal';
 
 export interface OpRec {
   readonly index: number;
@@ -83,15 +93,27 @@ export interface Trace {
   loss: TTensor | undefined;
   /** Traced for an inference pass: nothing trains. */
   inference?: boolean;
+  /**
+   * Storages whose gradient comes back non-contiguous: an op read them through a permuted view (a
+   * transpose), and backward returns that op's input gradient contiguous in the view's own shape.
+   */
+  permutedGrads?: Set<number>;
+  /**
+   * The training loop divides the loss (`loss = loss / grad_accum`) before backward: the loss op's own
+   * output is dropped at the end of forward (it matters where that output holds more than 4 bytes).
+   */
+  lossDivided?: boolean;
 }
 
 const LOWP_OPS = new Set<OpKind>(['linear', 'matmul', 'conv', 'sdpa']);
+/** Ops whose output takes the layout of a same-sized input (elementwise: TensorIterator, empty_like). */
+const LAYOUT_KEEPING = new Set<OpKind>(['act', 'unary', 'scale', 'dropout', 'cast', 'masked_fill', 'add', 'mul', 'binary', 'where']);
 const FP32_OPS = new Set<OpKind>(['layer_norm', 'softmax', 'log_softmax', 'loss']);
 /** Elementwise functions CUDA autocast runs in fp32 (PyTorch's autocast op reference: exp, log, pow, ...). */
 const FP32_UNARY = new Set<UnaryFn>(['exp', 'log', 'log1p', 'pow', 'reciprocal', 'rsqrt', 'softplus']);
 
 export function bytesOf(t: TTensor): number {
-  return t.alias ? 0 : numel(t.shape) * DTYPE_BYTES[t.dtype];
+  return t.alias ? 0 : (t.storageBytes ?? numel(t.shape) * DTYPE_BYTES[t.dtype]);
 }
 
 /**
@@ -147,6 +169,10 @@ export class Tracer implements Builder {
   noGrad = false;
   /** Parameters made now do not require grad (`frozen: true`); ops still record a graph through them. */
   frozen = false;
+  /** The module runs in eval mode (`eval: true`): dropout is the identity; stock fast paths may apply. */
+  evalMode = false;
+  /** `share:` parameter names under the first prefix are the second prefix's (one module called twice). */
+  private paramAlias: [string, string][] = [];
   /** Inside a block marked `loss: true`. */
   inLoss = false;
   segment: number | undefined = undefined;
@@ -165,6 +191,8 @@ export class Tracer implements Builder {
 
   /** An inference pass (model.eval() under torch.no_grad()): dropout off, no loss, stock modules' fast paths. */
   readonly inference: boolean;
+  /** Tensors live on the CPU (CPU kernels' storage quirks apply). */
+  readonly cpu: boolean;
   /** PyTorch stock-module layouts apply (not for the tfjs twin). */
   readonly quirks: boolean;
   readonly device: 'cuda' | 'cpu';
@@ -176,7 +204,8 @@ export class Tracer implements Builder {
     this.device = opts.device ?? 'cuda';
     this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined, inference: opts.inference ?? false };
     this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
-    this.cpuAutocast = this.mixed && opts.device === 'cpu';
+    this.cpu = opts.device === 'cpu';
+    this.cpuAutocast = this.mixed && this.cpu;
     this.computeType = precision === 'fp32' ? 'f32' : precision.startsWith('bf16') ? 'bf16' : 'f16';
     this.paramType = this.mixed || precision === 'fp32' ? 'f32' : this.computeType;
   }
@@ -211,7 +240,15 @@ export class Tracer implements Builder {
       });
     }
     const requiresGrad = !this.noGrad && (inGraph || inputs.some((i) => i.requiresGrad));
-    const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...out });
+    // An elementwise op over a permuted dense input writes its output in that layout (empty_like).
+    const src = !out.alias && LAYOUT_KEEPING.has(kind) ? inputs.find((t) => t.order && numel(t.shape) === numel(out.shape)) : undefined;
+    const layout = src ? { strided: true, order: src.order } : {};
+    if (!out.alias) {
+      for (const t of inputs) {
+        if (t.alias && t.order) (this.trace.permutedGrads ??= new Set()).add(storageOf(t).id);
+      }
+    }
+    const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...layout, ...out });
     this.trace.ops.push({
       index: this.trace.ops.length,
       kind,
@@ -295,6 +332,26 @@ export class Tracer implements Builder {
     }
   }
 
+  private aliased(full: string): string {
+    for (const [from, to] of this.paramAlias) if (full === from || full.startsWith(`${from}.`)) return to + full.slice(from.length);
+    return full;
+  }
+
+  /** The current scope path (what a block's parameter names start with). */
+  get scopePath(): string {
+    return this.prefix;
+  }
+
+  /** Runs `fn` with parameters made under the current scope taken from `target`'s (the same module called again). */
+  shareParams<R>(target: string, fn: () => R): R {
+    this.paramAlias.unshift([this.prefix, target]);
+    try {
+      return fn();
+    } finally {
+      this.paramAlias.shift();
+    }
+  }
+
   private lowp(xs: TTensor[]): TTensor[] {
     return xs.map((x) => this.castTo(x, this.computeType));
   }
@@ -312,11 +369,18 @@ export class Tracer implements Builder {
   }
 
   param(name: string, shape: number[], opts: ParamOpts = {}): T {
-    // Chunks of one block run the same module again: they share its parameters.
-    const existing = this.paramsByName.get(this.scopeName(name));
-    if (existing) return existing;
+    // Chunks of one block run the same module again: they share its parameters; so does a `share:` block.
+    const full = this.aliased(this.scopeName(name));
+    const existing = this.paramsByName.get(full);
+    if (existing) {
+      if (existing.shape.length !== shape.length || existing.shape.some((d, i) => d !== shape[i])) {
+        throw shapeError(`${full}: a shared module needs ${shapeStr(shape)} here but the parameter is ${shapeStr(existing.shape)}`);
+      }
+      return existing;
+    }
+    if (full !== this.scopeName(name)) throw shapeError(`share: the shared module has no parameter ${full} (the two blocks differ)`);
     const t = this.make({
-      name: this.scopeName(name),
+      name: full,
       shape,
       dtype: opts.dtype ?? this.paramType,
       role: 'param',
@@ -402,8 +466,8 @@ export class Tracer implements Builder {
 
   reduce(fn: ReduceFn, x: T, axes: number[], keepdim: boolean): T {
     const xt = x as TTensor;
-    // CUDA autocast lists sum among its fp32 ops.
-    const up = fn === 'sum' && this.mixed && !this.cpuAutocast;
+    // CUDA autocast lists sum and norm among its fp32 ops.
+    const up = (fn === 'sum' || fn === 'norm') && this.mixed && !this.cpuAutocast;
     const ins = up ? this.fp32([xt]) : [xt];
     return this.op('reduce', ins, { shape: shapes.reduce(x.shape, axes, keepdim), dtype: up ? 'f32' : xt.dtype, name: fn }, { fn, axes, keepdim });
   }
@@ -479,7 +543,7 @@ export class Tracer implements Builder {
     const prev = this.noGrad;
     this.noGrad = true;
     try {
-      return this.op('detach', [xt], { shape: x.shape, dtype: xt.dtype, alias: storageOf(xt), ...(xt.strided ? { strided: true } : {}) });
+      return this.op('detach', [xt], { shape: x.shape, dtype: xt.dtype, alias: storageOf(xt), ...(xt.strided ? { strided: true } : {}), ...(xt.order ? { order: xt.order } : {}) });
     } finally {
       this.noGrad = prev;
     }
@@ -556,7 +620,7 @@ export class Tracer implements Builder {
 
   dropout(x: T, p: number): T {
     // model.eval(): dropout is the identity.
-    if (p <= 0 || this.inference) return x;
+    if (p <= 0 || this.inference || this.evalMode) return x;
     return this.op('dropout', [x as TTensor], { shape: x.shape, dtype: (x as TTensor).dtype, name: 'dropout' }, { p });
   }
 
@@ -573,13 +637,45 @@ export class Tracer implements Builder {
     return this.op('scatter_add', [src as TTensor, index as TTensor], { shape: [segments, ...src.shape.slice(1)], dtype: (src as TTensor).dtype }, { segments });
   }
 
-  conv(x: T, w: T, b: T | undefined, stride: number, padding: number): T {
+  conv(x: T, w: T, b: T | undefined, stride: number, padding: number, transposed?: { outputPadding: number }): T {
     const ins = this.lowp(b ? [x as TTensor, w as TTensor, b as TTensor] : [x as TTensor, w as TTensor]);
-    return this.op('conv', ins, { shape: shapes.conv(x.shape, w.shape, stride, padding), dtype: this.computeType }, { stride, padding, bias: !!b });
+    const shape = shapes.conv(x.shape, w.shape, stride, padding, transposed);
+    return this.op('conv', ins, { shape, dtype: this.computeType }, { stride, padding, bias: !!b, ...(transposed ? { transposed: true } : {}) });
   }
 
-  pool(kind: 'max' | 'avg', x: T, size: number, stride: number): T {
-    return this.op('pool', [x as TTensor], { shape: shapes.pool(x.shape, size, stride), dtype: (x as TTensor).dtype }, { pool: kind, size, stride });
+  pool(kind: 'max' | 'avg', x: T, size: number, stride: number, padding = 0): T {
+    return this.op('pool', [x as TTensor], { shape: shapes.pool(x.shape, size, stride, padding), dtype: (x as TTensor).dtype }, { pool: kind, size, stride, ...(padding ? { padding } : {}) });
+  }
+
+  /**
+   * torch.cdist(a, b), p = 2: the mm-based Euclidean path (_euclidean_dist) reads contiguous inputs, so
+   * a strided view (a slice of a wider tensor) is copied first, and those copies are what it keeps
+   * (measured, bench program p03: two [2, 128, 3] copies of one sliced view).
+   */
+  cdist(a: T, b: T): T {
+    const [at, bt] = [this.contiguous(a) as TTensor, this.contiguous(b) as TTensor];
+    // Under autocast cdist runs in fp32 (CUDA's fp32 list; the CPU keeps the widest input type).
+    const ins = this.mixed && !this.cpuAutocast ? this.fp32([at, bt]) : [at, bt];
+    return this.op('cdist', ins, { shape: shapes.cdist(a.shape, b.shape), dtype: this.widest(ins) });
+  }
+
+  /** Comparisons and logical_not record no graph: their bool result never requires grad. */
+  compare(fn: CompareFn, a: T, b?: T | number): T {
+    const at = a as TTensor;
+    const ins = b !== undefined && typeof b !== 'number' ? [at, b as TTensor] : [at];
+    const shape = ins.length === 2 ? shapes.broadcast(a.shape, ins[1]!.shape) : a.shape;
+    const prev = this.noGrad;
+    this.noGrad = true;
+    try {
+      return this.op('compare', ins, { shape, dtype: 'bool', name: fn }, { fn, ...(typeof b === 'number' ? { value: b } : {}) });
+    } finally {
+      this.noGrad = prev;
+    }
+  }
+
+  diagonal(x: T): T {
+    const xt = x as TTensor;
+    return this.op('diagonal', [xt], { shape: shapes.diagonal(x.shape), dtype: xt.dtype, alias: storageOf(xt), strided: true });
   }
 
   meanAxis(x: T, axis: number): T {
@@ -592,10 +688,14 @@ export class Tracer implements Builder {
   }
 
   transpose(x: T, perm: number[]): T {
-    // A transposed view; the next matmul/linear reads it strided (PyTorch) without a copy.
+    // A transposed view; the next matmul/linear reads it strided (PyTorch) without a copy. Over a dense
+    // tensor it is a permuted layout, contiguous again when the permutations cancel.
     const xt = x as TTensor;
-    const strided = xt.strided || perm.some((p, i) => p !== i);
-    return this.op('transpose', [xt], { shape: shapes.transpose(x.shape, perm), dtype: xt.dtype, alias: storageOf(xt), ...(strided ? { strided } : {}) }, { perm });
+    const dense = !xt.strided || !!xt.order;
+    const order = dense ? perm.map((p) => (xt.order ? xt.order[p]! : p)) : undefined;
+    const contiguous = !!order && order.every((p, i) => p === i);
+    const layout = contiguous ? {} : order ? { strided: true, order } : { strided: true };
+    return this.op('transpose', [xt], { shape: shapes.transpose(x.shape, perm), dtype: xt.dtype, alias: storageOf(xt), ...layout }, { perm });
   }
 
   concat(xs: T[], axis: number): T {
@@ -615,10 +715,12 @@ export class Tracer implements Builder {
     return (x as TTensor).requiresGrad;
   }
 
-  loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T, classes?: number): T {
-    // mse and cross entropy are autocast to fp32 on both devices; a plain mean is not on CPU.
+  loss(kind: LossKind, x: T, classes?: number, target?: T): T {
+    // mse, cross entropy and the BCE losses are autocast to fp32 on both devices; a plain mean is not on CPU.
     const ins = this.cpuAutocast && kind === 'mean' ? [x as TTensor] : this.fp32([x as TTensor]);
-    if (kind !== 'mean') {
+    if (target) {
+      ins.push(...this.fp32([target as TTensor]));
+    } else if (kind !== 'mean') {
       const target = this.input(
         'target',
         kind === 'cross_entropy' ? x.shape.slice(0, -1) : [...x.shape],
@@ -627,7 +729,10 @@ export class Tracer implements Builder {
       ) as TTensor;
       ins.push(target);
     }
-    const out = this.op('loss', ins, { shape: [], dtype: 'f32', name: `loss:${kind}` }, { loss: kind });
+    // On the CPU, mse_loss and binary_cross_entropy (mean) return a 0-dim view of their elementwise
+    // buffer: the loss holds 4 B per input element until it is freed (measured, torch 1.13 and 2.13).
+    const whole = this.cpu && (kind === 'mse' || kind === 'bce') ? { storageBytes: numel(x.shape) * 4 } : {};
+    const out = this.op('loss', ins, { shape: [], dtype: 'f32', name: `loss:${kind}`, ...whole }, { loss: kind });
     this.trace.loss = out;
     return out;
   }

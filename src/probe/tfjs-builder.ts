@@ -11,7 +11,7 @@
  *   are kept for backward by a Reshape kernel, transient ones live until the forward ends.
  */
 import { MemplanError } from '../core/errors.js';
-import { type ActKind, type Builder, type DType, type Lifetime, type ParamOpts, type T, shapes } from '../core/graph.js';
+import { type ActKind, type Builder, type DType, type Lifetime, type LossKind, type ParamOpts, type T, shapes } from '../core/graph.js';
 import { lowerOp, tfDtype, type LowerCtx, type TfOps } from '../core/runtime/tfjs-lower.js';
 import { oneHotTargets, sliceOffsets } from '../core/runtime/tfjs-sim.js';
 import { trainableParams, type OpKind, type Trace } from '../core/tracer.js';
@@ -225,11 +225,20 @@ export class TfjsBuilder implements Builder {
   scatterAdd(src: T, index: T, segments: number): T {
     return this.exec('scatter_add', [src, index], { segments }, [segments, ...src.shape.slice(1)]);
   }
-  conv(x: T, w: T, b: T | undefined, stride: number, padding: number): T {
-    return this.exec('conv', b ? [x, w, b] : [x, w], { stride, padding, bias: !!b }, shapes.conv(x.shape, w.shape, stride, padding));
+  conv(x: T, w: T, b: T | undefined, stride: number, padding: number, transposed?: { outputPadding: number }): T {
+    return this.exec('conv', b ? [x, w, b] : [x, w], { stride, padding, bias: !!b, ...(transposed ? { transposed: true } : {}) }, shapes.conv(x.shape, w.shape, stride, padding, transposed));
   }
-  pool(kind: 'max' | 'avg', x: T, size: number, stride: number): T {
-    return this.exec('pool', [x], { pool: kind, size, stride }, shapes.pool(x.shape, size, stride));
+  cdist(a: T, b: T): T {
+    return this.exec('cdist', [a, b], {}, shapes.cdist(a.shape, b.shape));
+  }
+  compare(fn: string, a: T, b?: T | number): T {
+    return this.exec('compare', typeof b === 'object' ? [a, b] : [a], { fn }, typeof b === 'object' ? shapes.broadcast(a.shape, b.shape) : a.shape);
+  }
+  diagonal(x: T): T {
+    return this.exec('diagonal', [x], {}, shapes.diagonal(x.shape));
+  }
+  pool(kind: 'max' | 'avg', x: T, size: number, stride: number, padding = 0): T {
+    return this.exec('pool', [x], { pool: kind, size, stride, ...(padding ? { padding } : {}) }, shapes.pool(x.shape, size, stride, padding));
   }
   meanAxis(x: T, axis: number): T {
     return this.exec('mean_axis', [x], { axis }, shapes.meanAxis(x.shape, axis));
@@ -309,7 +318,7 @@ export class TfjsBuilder implements Builder {
   sdpa(): T {
     throw new MemplanError('E_PROBE', 'fused attention (sdpa) has no TensorFlow.js equivalent', { path: 'attention', hint: 'probe with attention: eager' });
   }
-  loss(kind: 'mse' | 'cross_entropy' | 'mean', x: T): T {
+  loss(kind: LossKind, x: T): T {
     const ins: T[] = [x];
     if (kind !== 'mean') {
       const target = this.nth(this.state.inputs, this.scopeName('target'), 'input');

@@ -8,7 +8,7 @@
  * `replay()` runs it through the allocator and reports reserved memory, the largest free block and
  * fragmentation at the peak.
  */
-import type { RunConfig } from '../model.js';
+import { setToNone, type RunConfig } from '../model.js';
 import type { SimEvent } from '../runtime/pytorch-sim.js';
 import { bytesOf, storageOf, type Trace } from '../tracer.js';
 import { stateTensors, stepSchedule, type OptimizerEnv } from '../optimizers.js';
@@ -81,7 +81,7 @@ export function planFromTrace(
     events,
     gradScale: t.gradScale,
     gradAccum: run.grad_accum,
-    setToNone: run.set_to_none,
+    setToNone: setToNone(run),
     unreadGrads: unreadTrainable(trace),
     optimizer: { state, schedule },
     steps: 3,

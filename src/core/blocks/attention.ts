@@ -23,7 +23,8 @@ export function stockAttention(a: BlockArgs, p: number): AttentionImpl {
   if (set !== 'auto') return set;
   if (a.torch.runtime === 'tfjs' || a.torch.version !== '2') return 'eager';
   if (a.torch.device === 'cuda') return 'sdpa';
-  return p > 0 && !a.inference ? 'math' : 'sdpa';
+  // In eval mode (inference, or `eval: true`) attention dropout is off: the fused kernel.
+  return p > 0 && !a.eval ? 'math' : 'sdpa';
 }
 
 /** Hand-written attention (the `attention` block): eager unless sdpa is asked for. */

@@ -5,8 +5,11 @@ import { MemplanError } from '../errors.js';
 function convBlock(type: 'conv1d' | 'conv2d', rank: number): BlockModule {
   return {
     type,
-    summary: `${rank}-d convolution, channels first: [batch, in, ${rank === 1 ? 'len' : 'h, w'}] -> [batch, out, ...] (saves its input)`,
-    properties: { out_channels: numOrExpr, kernel: numOrExpr, stride: numOrExpr, padding: numOrExpr, bias: { type: 'boolean' } },
+    summary: `${rank}-d convolution (or with transposed: true nn.ConvTranspose${rank}d), channels first: [batch, in, ${rank === 1 ? 'len' : 'h, w'}] -> [batch, out, ...] (saves its input)`,
+    properties: {
+      out_channels: numOrExpr, kernel: numOrExpr, stride: numOrExpr, padding: numOrExpr, bias: { type: 'boolean' },
+      transposed: { type: 'boolean' }, output_padding: numOrExpr,
+    },
     required: ['out_channels', 'kernel'],
     build(b, x, a) {
       const input = need(x, type, a.path);
@@ -16,9 +19,17 @@ function convBlock(type: 'conv1d' | 'conv2d', rank: number): BlockModule {
       const cin = input.shape[1]!;
       const out = a.num('out_channels', { integer: true, min: 1 });
       const k = a.num('kernel', { integer: true, min: 1 });
-      const w = b.param('weight', [out, cin, ...Array<number>(rank).fill(k)], { matmul: true });
+      const transposed = a.get('transposed', false);
+      const outputPadding = a.num('output_padding', { integer: true, min: 0, default: 0 });
+      if (outputPadding > 0 && !transposed) {
+        throw new MemplanError('E_SCHEMA', 'output_padding applies to a transposed convolution only', { path: `${a.path}.output_padding`, expected: 'transposed: true, or no output_padding' });
+      }
+      // nn.ConvTranspose's weight is [in, out, k...] (nn.Conv's [out, in, k...]): the same count.
+      const w = b.param('weight', transposed ? [cin, out, ...Array<number>(rank).fill(k)] : [out, cin, ...Array<number>(rank).fill(k)], { matmul: true });
       const bias = a.get('bias', true) ? b.param('bias', [out], { init: 'zeros' }) : undefined;
-      return b.conv(input, w, bias, a.num('stride', { integer: true, min: 1, default: 1 }), a.num('padding', { integer: true, default: 0 }));
+      const stride = a.num('stride', { integer: true, min: 1, default: 1 });
+      const padding = a.num('padding', { integer: true, min: 0, default: 0 });
+      return transposed ? b.conv(input, w, bias, stride, padding, { outputPadding }) : b.conv(input, w, bias, stride, padding);
     },
   };
 }
@@ -30,11 +41,14 @@ export const conv2d = convBlock('conv2d', 2);
 export const pool: BlockModule = {
   type: 'pool',
   summary: 'max/avg pooling over spatial axes (channels first); max saves input + int64 indices',
-  properties: { kind: { enum: ['max', 'avg'] }, size: numOrExpr, stride: numOrExpr },
+  properties: { kind: { enum: ['max', 'avg'] }, size: numOrExpr, stride: numOrExpr, padding: numOrExpr },
   required: ['size'],
   build(b, x, a) {
     const size = a.num('size', { integer: true, min: 1 });
-    return b.pool(a.get<'max' | 'avg'>('kind', 'max'), need(x, 'pool', a.path), size, a.num('stride', { integer: true, min: 1, default: size }));
+    const stride = a.num('stride', { integer: true, min: 1, default: size });
+    const padding = a.num('padding', { integer: true, min: 0, default: 0 });
+    const input = need(x, 'pool', a.path);
+    return padding ? b.pool(a.get<'max' | 'avg'>('kind', 'max'), input, size, stride, padding) : b.pool(a.get<'max' | 'avg'>('kind', 'max'), input, size, stride);
   },
 };
 

@@ -4,7 +4,7 @@
  * tensors from `from: [a, b]`, or one tensor and a scalar `value`. What each saves and allocates in
  * backward is in runtime/pytorch-ops.ts (measured, bench/torch/ops_graph.py).
  */
-import type { BinaryFn, Builder, T, UnaryFn } from '../graph.js';
+import type { BinaryFn, Builder, CompareFn, T, UnaryFn } from '../graph.js';
 import { MemplanError } from '../errors.js';
 import type { BlockArgs, BlockModule } from './types.js';
 import { need } from './types.js';
@@ -82,6 +82,20 @@ function withScalar(b: Builder, type: string, x: T, v: number, path: string): T 
   }
 }
 
+/** a (op) b or a (op) value: a bool tensor with no gradient (masks). */
+function compareBlock(type: Exclude<CompareFn, 'logical_not'>, op: string): BlockModule {
+  return {
+    type,
+    family: FAMILY,
+    summary: `a ${op} b, or x ${op} value: a bool mask (no gradient; saves nothing)`,
+    properties: { value: scalar },
+    build(b, _x, a) {
+      const [x, y] = operands(a, type);
+      return b.compare(type, x, y);
+    },
+  };
+}
+
 export const ELEMENTWISE: BlockModule[] = [
   unaryBlock('exp', 'exp(x) (saves its output)'),
   unaryBlock('log', 'log(x) (saves its input)'),
@@ -102,6 +116,21 @@ export const ELEMENTWISE: BlockModule[] = [
   binaryBlock('div', 'a / b with broadcasting (saves b, and a when b needs grad), or x / value'),
   binaryBlock('maximum', 'elementwise max(a, b) (saves both)'),
   binaryBlock('minimum', 'elementwise min(a, b) (saves both)'),
+  compareBlock('eq', '=='),
+  compareBlock('ne', '!='),
+  compareBlock('lt', '<'),
+  compareBlock('le', '<='),
+  compareBlock('gt', '>'),
+  compareBlock('ge', '>='),
+  {
+    type: 'logical_not',
+    family: FAMILY,
+    summary: '~mask / logical_not(x): a bool tensor (no gradient; saves nothing)',
+    properties: {},
+    build(b, x, a) {
+      return b.compare('logical_not', need(x, 'logical_not', a.path));
+    },
+  },
   {
     type: 'where',
     family: FAMILY,

@@ -60,6 +60,15 @@ export const INDEX_OPS: BlockModule[] = [
     },
   },
   {
+    type: 'diagonal',
+    family: FAMILY,
+    summary: 'x.diagonal() over the last two axes: a view (saves nothing; its gradient is input-sized)',
+    properties: {},
+    build(b, x, a) {
+      return b.diagonal(need(x, 'diagonal', a.path));
+    },
+  },
+  {
     type: 'index_select',
     family: FAMILY,
     summary: 'x.index_select(axis, index): from: [x, index] (saves the index)',

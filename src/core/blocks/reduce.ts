@@ -57,6 +57,7 @@ export const REDUCE: BlockModule[] = [
   reduceBlock('max', 'torch.max(x, dim).values over one axis (saves int64 indices)'),
   reduceBlock('min', 'torch.min(x, dim).values over one axis (saves int64 indices)'),
   reduceBlock('logsumexp', 'log(sum(exp(x))) over axes (saves input and result; two input-sized backward temporaries)'),
+  reduceBlock('norm', 'the 2-norm over axes, x.norm(dim=axis) / linalg.vector_norm (saves input and result; one input-sized backward temporary)'),
   softmaxBlock('softmax'),
   softmaxBlock('log_softmax'),
 ];

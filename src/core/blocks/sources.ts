@@ -1,8 +1,9 @@
 /**
  * Tensors that come from outside the op graph: `input` (data the batch brings, float or integer ids
  * or a bool mask), `buffer` (a registered buffer: persistent, no gradient, e.g. an m/z grid), and
- * `parameter` (a free learned tensor such as a CLS token or positional table). matmul, the batched
- * product of two activations, is here too as the one op block with two tensor operands and no weights.
+ * `parameter` (a free learned tensor such as a CLS token or positional table). matmul (the batched
+ * product of two activations) and cdist (their pairwise distances) are here too: the op blocks with two
+ * tensor operands and no weights.
  */
 import type { DType } from '../graph.js';
 import { MemplanError } from '../errors.js';
@@ -46,6 +47,17 @@ export const SOURCES: BlockModule[] = [
     source: true,
     build(b, _x, a) {
       return b.param('weight', a.shape('shape')!, { init: a.get<'zeros' | 'ones' | 'normal'>('init', 'normal') });
+    },
+  },
+  {
+    type: 'cdist',
+    family: FAMILY,
+    summary: 'torch.cdist(a, b): pairwise Euclidean distances, from: [a, b] (saves both inputs, contiguous, and the distances)',
+    properties: {},
+    build(b, _x, a) {
+      const [x, y] = a.inputs;
+      if (!x || !y) throw new MemplanError('E_SHAPE', 'cdist needs two inputs', { path: `${a.path}.from`, expected: 'from: [a, b]' });
+      return b.cdist(x, y);
     },
   },
   {

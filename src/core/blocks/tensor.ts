@@ -1,3 +1,4 @@
+import type { LossKind } from '../graph.js';
 import type { BlockModule } from './types.js';
 import { numOrExpr } from './types.js';
 import { MemplanError } from '../errors.js';
@@ -41,14 +42,31 @@ export const params: BlockModule = {
   },
 };
 
-/** The training loss on the block input: mse (against a target of the same shape), cross_entropy over the last axis, or mean. */
+/**
+ * The training loss on the block input: mse, bce, bce_with_logits (against a target of the same shape),
+ * cross_entropy over the last axis, or mean. The target is a fresh input, or the second of
+ * `from: [pred, target]` (a target the model also reads, e.g. an autoencoder's own input).
+ */
 export const loss: BlockModule = {
   type: 'loss',
-  summary: 'training loss on the input: mse, cross_entropy (over the last axis) or mean',
-  properties: { kind: { enum: ['mse', 'cross_entropy', 'mean'] } },
+  summary: 'training loss on the input: mse, bce, bce_with_logits, cross_entropy (over the last axis) or mean; from: [pred, target] names the target',
+  properties: { kind: { enum: ['mse', 'cross_entropy', 'mean', 'bce', 'bce_with_logits'] } },
   required: ['kind'],
   build(b, x, a) {
     if (!x) throw new MemplanError('E_SHAPE', 'loss has no input', { path: a.path, expected: 'a block before the loss' });
-    return b.loss(a.get<'mse' | 'cross_entropy' | 'mean'>('kind', 'mean'), x);
+    const kind = a.get<LossKind>('kind', 'mean');
+    const target = a.inputs[1];
+    if (a.inputs.length > 2) throw new MemplanError('E_SHAPE', `loss takes at most two inputs, got ${a.inputs.length}`, { path: `${a.path}.from`, expected: 'from: [pred, target]' });
+    if (!target) return b.loss(kind, x);
+    const want = kind === 'cross_entropy' ? x.shape.slice(0, -1) : x.shape;
+    const int = (target as { dtype?: string }).dtype === 'i64' || (target as { dtype?: string }).dtype === 'i32';
+    if (kind === 'mean') throw new MemplanError('E_SHAPE', 'a mean loss takes no target', { path: `${a.path}.from`, expected: 'from: one block' });
+    if (target.shape.length !== want.length || target.shape.some((d, i) => d !== want[i]) || int !== (kind === 'cross_entropy')) {
+      throw new MemplanError('E_SHAPE', `loss ${kind}: target [${target.shape.join(', ')}] does not fit the prediction [${x.shape.join(', ')}]`, {
+        path: `${a.path}.from`,
+        expected: kind === 'cross_entropy' ? `integer class ids of shape [${want.join(', ')}]` : `a float tensor of shape [${want.join(', ')}]`,
+      });
+    }
+    return b.loss(kind, x, undefined, target);
   },
 };

@@ -73,9 +73,15 @@ function fastPath(b: Builder, x: T, o: LayerOpts, fused: boolean): T {
   return out;
 }
 
-function fastPathApplies(b: Builder, a: BlockArgs, o: LayerOpts): boolean {
-  // The stock module checks these (TransformerEncoderLayer.forward's "why_not_sparsity_fast_path").
-  return !!b.inference && !!b.quirks && !!b.inplace && a.torch.runtime === 'pytorch' && (o.act === 'relu' || o.act === 'gelu') && !a.get('no_fast_path', false);
+function fastPathApplies(b: Builder, a: BlockArgs, o: LayerOpts, x: T): boolean {
+  // The stock module checks these (TransformerEncoderLayer.forward's "why_not_sparsity_fast_path", 1.13
+  // and 2.x): eval mode, relu/gelu, an even head count, and no tensor argument requiring grad while grad
+  // is enabled (under no_grad, or a frozen layer whose input needs no grad).
+  const gradFree = a.noGrad || (a.frozen && !(x as { requiresGrad?: boolean }).requiresGrad);
+  return (
+    a.eval && gradFree && o.heads % 2 === 0 && !!b.quirks && !!b.inplace && a.torch.runtime === 'pytorch' &&
+    (o.act === 'relu' || o.act === 'gelu') && !a.get('no_fast_path', false)
+  );
 }
 
 const common = {
@@ -98,7 +104,7 @@ export const transformerEncoder: BlockModule = {
   build(b, x, a) {
     const input = need(x, 'transformer_encoder', a.path);
     const o = opts(a, input.shape[input.shape.length - 1]!);
-    if (fastPathApplies(b, a, o)) return fastPath(b, input, o, a.torch.version === '2' && a.torch.device === 'cuda');
+    if (fastPathApplies(b, a, o, input)) return fastPath(b, input, o, a.torch.version === '2' && a.torch.device === 'cuda');
     const h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path, true));
     const out = residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
     // The layer's forward holds its input (`x = src`) until it returns.

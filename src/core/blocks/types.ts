@@ -32,6 +32,12 @@ export interface BlockArgs {
   llm?: LlmSettings;
   /** Keeps t alive until every block has run: a tensor the model's output object references (T5's decoder cache). */
   keepUntilOutput?(t: T): void;
+  /** The module runs in eval mode: an inference pass, or `eval: true` on it or a group around it. */
+  eval: boolean;
+  /** It runs under torch.no_grad() (an inference pass, or `no_grad: true` here or around it). */
+  noGrad: boolean;
+  /** Its parameters do not require grad (`frozen: true` here or around it). */
+  frozen: boolean;
 }
 
 export interface BlockModule {

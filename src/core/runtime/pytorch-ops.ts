@@ -5,7 +5,7 @@
  */
 import type { BinaryFn, DType, ReduceFn, UnaryFn } from '../graph.js';
 import { DTYPE_BYTES, numel } from '../graph.js';
-import type { OpRec, TTensor } from '../tracer.js';
+import { storageOf, type OpRec, type TTensor } from '../tracer.js';
 
 /** A tensor an op creates only to save it (dropout mask, layer-norm statistics, pooling indices). */
 export interface Extra {
@@ -79,8 +79,7 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
   const out = op.output;
   switch (op.kind) {
     case 'linear':
-    case 'matmul':
-    case 'conv': {
+    case 'matmul': {
       // bitsandbytes over a frozen quantised weight: MatMul4Bit keeps only the packed weight (a parameter),
       // MatMul8bitLt keeps its input A (bitsandbytes/autograd/_functions.py, ctx.tensors).
       if (op.attrs.quantized) return op.attrs.quantized === 'int8' && g(a) ? { keep: [a!], extras: [] } : NONE;
@@ -90,6 +89,12 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       if (g(a) && b) keep.push(b);
       return { keep, extras: [] };
     }
+    case 'conv':
+      // ConvolutionBackward0 has one formula (convolution_backward) for input, weight and bias, so it
+      // saves input and weight whenever any of them needs a gradient: under autocast the weight's
+      // low-precision copy is kept even when the input is the batch (measured: bench program p22, the
+      // first Conv1d's [128, 40, 5] bf16 weight, 51,200 B, on 2.13).
+      return { keep: [a!, b!], extras: [] };
     case 'mul': {
       const keep: TTensor[] = [];
       if (g(a) && b) keep.push(b);
@@ -147,7 +152,8 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
     }
     case 'loss': {
       const kind = op.attrs.loss as string;
-      if (kind === 'mse') return { keep: [...op.inputs], extras: [] };
+      // mse, bce and bce_with_logits keep the prediction and the target (measured, bench/torch/ops_graph.py).
+      if (kind === 'mse' || kind === 'bce' || kind === 'bce_with_logits') return { keep: [...op.inputs], extras: [] };
       if (kind === 'cross_entropy') {
         // log_softmax keeps its (fp32) output (and, <= 1.10, its input); nll_loss keeps the targets.
         return { keep: dev.softmaxSavesInput ? [op.inputs[1]!, a!] : [op.inputs[1]!], extras: [{ name: 'log_softmax', shape: [...a!.shape], dtype: 'f32' }] };
@@ -175,7 +181,7 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       if (fn === 'sum') return NONE;
       if (fn === 'mean') return dev.meanSavesInput ? { keep: [a!], extras: [] } : NONE;
       if (fn === 'max' || fn === 'min') return { keep: [], extras: [{ name: 'indices', shape: [...out.shape], dtype: 'i64' }] };
-      return { keep: [a!, out], extras: [] }; // amax / amin / logsumexp: input and result
+      return { keep: [a!, out], extras: [] }; // amax / amin / logsumexp / norm: input and result
     }
     case 'log_softmax':
       return { keep: dev.softmaxSavesInput ? [out, a!] : [out], extras: [] };
@@ -190,6 +196,9 @@ export function pytorchSaved(op: OpRec, dev: DeviceRules): SavedSpec {
       const n = op.inputs.length;
       return { keep: [op.inputs[n - 2]!, op.inputs[n - 1]!], extras: [] };
     }
+    case 'cdist':
+      // _euclidean_dist_backward(grad, x1, x2, result): both inputs and the distances.
+      return { keep: [...op.inputs, out], extras: [] };
     case 'repeat_interleave':
       return dev.torch113Views ? { keep: [], extras: [{ name: 'index', shape: [a!.shape[op.attrs.axis as number] ?? 1], dtype: 'i64' }] } : NONE;
     default:
@@ -247,9 +256,27 @@ function broadcasted(t: TTensor | undefined, out: TTensor): boolean {
   return !!t && numel(t.shape) !== numel(out.shape);
 }
 
-/** Bytes an op's backward allocates beyond the gradients of its inputs (workspace, recomputed masks). */
-export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): number {
+/**
+ * Bytes an op's forward allocates beyond its output and frees before it returns. CPU convolution
+ * (oneDNN, measured with bench/torch/harness.py on 1.13 and 2.13, Conv1d/Conv2d, 8 shapes, with and
+ * without grad): the input and the weight reordered into its blocked layout, or the output computed
+ * blocked and reordered, whichever is larger: max(I + W, O) of tensor storage, to the byte in 6 of 8
+ * shapes (the others within 16 KiB), plus oneDNN's own scratch: 26,032 B on 2.13, 8,676 B on 1.13.
+ */
+export function pytorchForwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): number {
+  if (op.kind === 'linear') return quantForwardTemp(op);
+  if (op.kind !== 'conv' || !dev.cpuBackwardTemps || op.attrs.transposed) return 0;
+  if (lowpCpuConv(op)) return im2colBytes(op);
   const bytes = (t: TTensor) => numel(t.shape) * DTYPE_BYTES[t.dtype];
+  const [i, w] = [bytes(op.inputs[0]!), bytes(op.inputs[1]!)];
+  return Math.max(i + w, bytes(op.output)) + (dev.torch113Views ? 8676 : 26032);
+}
+
+/** Bytes an op's backward allocates beyond the gradients of its inputs (workspace, recomputed masks). */
+export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES, permutedGrads?: ReadonlySet<number>): number {
+  const bytes = (t: TTensor) => numel(t.shape) * DTYPE_BYTES[t.dtype];
+  // conv and layer_norm read grad_output contiguous: one that comes back permuted is copied.
+  const gradCopy = permutedGrads?.has(storageOf(op.output).id) ? bytes(op.output) : 0;
   switch (op.kind) {
     case 'linear':
       // bitsandbytes' backward dequantises the weight to the gradient's type ([out, in]) for dA.
@@ -263,11 +290,21 @@ export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): n
       // larger (W), plus a constant: 7,328 B on 1.13, 18,968 B on 2.13. On 2.13 a strided conv's
       // backward holds 2 I instead (measured: bench/torch/ops_graph.py and FACTS-2x.md).
       if (!dev.cpuBackwardTemps) return 0;
+      if (op.attrs.transposed) return transposedConvTemp(op, dev) + noncontiguous(op.inputs[0]!) + gradCopy;
+      // bf16 / fp16 on the CPU: the im2col path's columns again (the weight's low-precision gradient is
+      // the gradient of its autocast copy, which the simulation makes), and copies of a non-contiguous
+      // input or grad_output (measured: +1 input, +1 output).
+      if (lowpCpuConv(op)) return im2colBytes(op) + noncontiguous(op.inputs[0]!) + gradCopy;
       {
         const [i, o, w] = [bytes(op.inputs[0]!), bytes(op.output), bytes(op.inputs[1]!)];
         const strided = !dev.torch113Views && (op.attrs.stride as number) > 1 ? 2 * i : 0;
-        return Math.max(i + o, w, strided) + (dev.torch113Views ? 7328 : 18968);
+        return Math.max(i + o, w, strided) + (dev.torch113Views ? 7328 : 18968) + noncontiguous(op.inputs[0]!) + gradCopy;
       }
+    case 'layer_norm':
+      // Its backward reads X and dY contiguous: a non-contiguous input (a transposed view: LayerNorm over
+      // the channels of a conv output) or output gradient (its output read through a transpose) is copied
+      // (measured on CPU, 1.13 and 2.13, over [16, 256, 128]: +1 input each; bench program p17's trace).
+      return dev.cpuBackwardTemps ? noncontiguous(op.inputs[0]!) + gradCopy : 0;
     case 'batch_norm':
       return dev.cpuBackwardTemps ? bytes(op.inputs[0]!) : 0;
     case 'unary':
@@ -282,13 +319,64 @@ export function pytorchBackwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): n
       if (fn === 'amax' || fn === 'amin') return bytes(x) + numel(x.shape) + 3 * bytes(op.output);
       // logsumexp: (x - result).exp() and its product with the gradient, both input-sized.
       if (fn === 'logsumexp') return 2 * bytes(x);
+      // norm: self * (grad / result), input-sized (measured: input + 2 KB over [64, 32, 128]).
+      if (fn === 'norm') return bytes(x);
       return 0;
     }
+    case 'cdist':
+      // _euclidean_dist_backward: ratio = grad / result and the bool mask result == 0 (measured: out + out elements).
+      return bytes(op.output) + numel(op.output.shape);
     case 'slice':
       return dev.torch113Views ? bytes(op.inputs[0]!) : 0;
     default:
       return 0;
   }
+}
+
+/**
+ * A bf16 / fp16 convolution on the CPU. Where oneDNN has no bf16 kernels (CPUs without AVX-512:
+ * torch.ops.mkldnn._is_mkldnn_bf16_supported() is False, as on the machine that measured it) PyTorch
+ * runs slow_conv2d: im2col of the whole batch, no oneDNN reorders. On a CPU with AVX-512 BF16, oneDNN
+ * runs it instead (not measured here).
+ */
+function lowpCpuConv(op: OpRec): boolean {
+  const dt = op.inputs[0]!.dtype;
+  return dt === 'bf16' || dt === 'f16';
+}
+
+/**
+ * slow_conv2d's column buffer for the whole batch: N x C_in x prod(kernel) x prod(output spatial) in the
+ * input's dtype (measured, 1.13 and 2.13, bf16 autocast, Conv1d/Conv2d, 5 shapes: forward peak = output
+ * + columns + the bf16 weight copy; backward = input gradient + columns + bf16 weight gradient, to the byte).
+ * Where oneDNN runs bf16 (AVX-512 BF16 CPUs) its reorders apply instead; not measured here.
+ */
+function im2colBytes(op: OpRec): number {
+  const [x, w] = op.inputs as [TTensor, TTensor];
+  return x.shape[0]! * numel(w.shape.slice(1)) * numel(op.output.shape.slice(2)) * DTYPE_BYTES[x.dtype];
+}
+
+/**
+ * An input that is not contiguous (a transposed view, or an elementwise op's output over one) is
+ * copied to a contiguous tensor by the CPU backward of conv and layer_norm: measured, 1.13 and 2.13, CPU:
+ * Conv1d(128, 128, 5) over a transposed [16, 256, 128] view (or GELU's output over one) +1 input, the
+ * same view made contiguous first +0.
+ */
+function noncontiguous(x: TTensor): number {
+  return x.strided ? numel(x.shape) * DTYPE_BYTES[x.dtype] : 0;
+}
+
+/**
+ * CPU ConvTranspose backward (measured, ConvTranspose2d over [4, 64, 16, 16], [4, 32, 32, 32],
+ * [8, 32, 16, 16], [8, 16, 16, 16], kernels 2-4, strides 1-2): on 2.13 oneDNN reorders input and
+ * grad_output, I + O + 26,080 B; on 1.13 slow_conv_transpose's im2col buffer of one sample,
+ * out_channels x k^d x the input's spatial size (to the byte in all four).
+ */
+function transposedConvTemp(op: OpRec, dev: DeviceRules): number {
+  const [x, w] = op.inputs as [TTensor, TTensor];
+  const bytes = (t: TTensor) => numel(t.shape) * DTYPE_BYTES[t.dtype];
+  if (!dev.torch113Views) return bytes(x) + bytes(op.output) + 26080;
+  const perIn = numel(w.shape) / (w.shape[0] ?? 1); // out_channels x k^d
+  return perIn * numel(x.shape.slice(2)) * DTYPE_BYTES[x.dtype];
 }
 
 /**
@@ -329,8 +417,8 @@ function quantWeightBytes(op: OpRec): number {
  * plus the fp32 absmax it rebuilds under double quantisation; LLM.int8 casts its input to fp16 and
  * quantises it row-wise (int8 copy + fp32 row scales).
  */
-export function pytorchForwardTemp(op: OpRec): number {
-  if (op.kind !== 'linear' || !op.attrs.quantized) return 0;
+function quantForwardTemp(op: OpRec): number {
+  if (!op.attrs.quantized) return 0;
   const x = op.inputs[0]!;
   const [k, n] = op.attrs.weightShape as [number, number];
   const rows = numel(x.shape) / k;

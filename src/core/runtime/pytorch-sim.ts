@@ -82,6 +82,8 @@ export interface SimOptions {
 interface Storage {
   id: number;
   bytes: number;
+  /** Bytes of its gradient: its shape's, which a storage larger than its shape (CPU mse's 0-dim loss) exceeds. */
+  gbytes: number;
   block: number;
   loss: boolean;
   lastUse: number;
@@ -118,7 +120,8 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
     const s = t.alias ? storageOf(t) : t;
     let st = storages[s.id];
     if (!st) {
-      st = { id: s.id, bytes: bytesOf(s), block: -1, loss: false, lastUse: -1, producer: -1, isParam: s.role === 'param', isInput: s.role === 'input' };
+      const bytes = bytesOf(s);
+      st = { id: s.id, bytes, gbytes: s.storageBytes === undefined ? bytes : numel(s.shape) * DTYPE_BYTES[s.dtype], block: -1, loss: false, lastUse: -1, producer: -1, isParam: s.role === 'param', isInput: s.role === 'input' };
       storages[s.id] = st;
     }
     return st;
@@ -197,6 +200,8 @@ class Liveness {
   lossLive = 0;
   gradLive = 0;
   paramGrads = 0;
+  /** The 4-byte `loss / grad_accum` that replaced the loss op's output (lossDivided). */
+  quotient: Storage | undefined;
   /** Bytes of pinned autocast copies no op saved (alive only through the cache). */
   cacheOnly = 0;
   readonly liveSet = new Set<Storage>();
@@ -232,6 +237,17 @@ class Liveness {
 
   private emit(kind: SimEvent['kind'], id: number, bytes: number, what: SimEvent['what']): void {
     if (bytes > 0) this.events?.push({ kind, id, bytes, what, phase: this.phase, op: this.at });
+  }
+
+  /**
+   * `loss = loss / grad_accum` at the end of forward: the 4-byte quotient replaces the loss op's output
+   * (freed, unless an op saved it). Only a CPU mse / bce loss holds more than 4 bytes there.
+   */
+  divideLoss(loss: Storage): void {
+    if (!this.liveSet.has(loss) || this.liveSaved.has(loss) || loss.bytes === 4) return;
+    this.free(loss);
+    this.quotient = { id: this.nextId++, bytes: 4, gbytes: 4, block: loss.block, loss: false, lastUse: -1, producer: -1, isParam: false, isInput: false };
+    this.alloc(this.quotient);
   }
 
   /** A transient that exists only while the current op runs: alloc and free in one call. */
@@ -310,7 +326,7 @@ class Liveness {
   }
 
   private gradBytes(s: Storage): number {
-    return this.viewGradOf.has(s) ? 0 : s.bytes;
+    return this.viewGradOf.has(s) ? 0 : s.gbytes;
   }
 
   private gradId(s: Storage): number {
@@ -335,10 +351,10 @@ class Liveness {
     if (this.gradAlloc.has(s) && this.viewGradOf.has(s)) {
       // The first gradient is another tensor's (add passed its output gradient through): the sum needs a buffer of its own.
       this.unlinkView(s);
-      this.live += s.bytes;
-      this.gradLive += s.bytes;
-      this.emit('alloc', this.gradId(s), s.bytes, 'grad');
-      return s.bytes;
+      this.live += s.gbytes;
+      this.gradLive += s.gbytes;
+      this.emit('alloc', this.gradId(s), s.gbytes, 'grad');
+      return s.gbytes;
     }
     if (this.gradAlloc.has(s)) return this.gradBytes(s);
     this.gradAlloc.add(s);
@@ -415,10 +431,11 @@ function forwardPass(st: Liveness, from: number, to: number, phase: 'forward' | 
       st.rng(op, 1);
     }
     // Dropout makes its mask even when nothing keeps it (no_grad, checkpointed forward): a transient.
-    // A quantised linear's dequantised weight (bitsandbytes) exists only while it runs.
-    const dropTemp = (op.kind === 'dropout' && (!keep || !p.extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(p.dev, op.inputs[0]!.dtype)] : 0) + pytorchForwardTemp(op);
-    st.temp(dropTemp);
-    st.note(phase, op, dropTemp, 0);
+    // A quantised linear's dequantised weight (bitsandbytes) and a CPU conv's reorders exist only while it runs.
+    const dropTemp = op.kind === 'dropout' && (!keep || !p.extrasOf[i]) ? numel(op.output.shape) * DTYPE_BYTES[maskDtype(p.dev, op.inputs[0]!.dtype)] : 0;
+    const fwdTemp = dropTemp + pytorchForwardTemp(op, p.dev);
+    st.temp(fwdTemp);
+    st.note(phase, op, fwdTemp, 0);
     // A `transient` explicit tensor exists only while its op runs.
     if (op.kind === 'tensor' && op.attrs.lifetime === 'transient') st.free(out);
     for (const t of op.inputs) {
@@ -484,7 +501,7 @@ function backwardPass(st: Liveness, pendingSavers: Map<Storage, number>, savedIt
 function inputGrads(st: Liveness, op: OpRec): { temp: number; laterTemp: number } {
   const p = st.p;
   const outS = p.get(op.output);
-  let temp = pytorchBackwardTemp(op, p.dev);
+  let temp = pytorchBackwardTemp(op, p.dev, p.trace.permutedGrads);
   let laterTemp = 0;
   for (const t of op.inputs) {
     if (!t.requiresGrad) continue;
@@ -557,7 +574,10 @@ function releaseAfter(st: Liveness, op: OpRec, seg: boolean, pend: Map<Storage, 
       if (left <= 0) st.free(s);
     }
   }
-  if (op.output === p.trace.loss) st.free(outS);
+  if (op.output === p.trace.loss) {
+    st.free(outS);
+    if (st.quotient) st.free(st.quotient);
+  }
   // A recompute leaves unsaved intermediates only until their consumers ran backward.
   if (seg && outS.producer === i && !st.liveSaved.has(outS)) st.free(outS);
 }
@@ -586,6 +606,7 @@ export function simulatePytorch(trace: Trace, dev: DeviceRules, blocks: number, 
   forwardPass(st, 0, p.ops.length - 1, 'forward', (op) => !inSegment(p, op), fwdSavers, savedItems);
   // The autocast context exits: cached copies no op saved are released.
   for (const c of p.cached) if (!st.liveSaved.has(c)) st.free(c);
+  if (trace.lossDivided && trace.loss) st.divideLoss(p.get(trace.loss));
   savedAtForwardEnd(st, savedItems);
   const savedByBlock = [...st.liveByBlock];
   const savedTotal = st.savedLive;

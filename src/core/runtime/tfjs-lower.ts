@@ -58,11 +58,14 @@ export const GELU_SIGMOID = 1.702;
 /** The graph language's op families (unary, binary, reductions, indexing...) the tfjs runtime does not model yet. */
 const GRAPH_OPS = new Set<OpKind>([
   'unary', 'binary', 'where', 'masked_fill', 'reduce', 'log_softmax', 'slice', 'index_select', 'gather', 'index_add',
-  'scatter_add_axis', 'expand', 'tile', 'repeat_interleave', 'contiguous', 'detach', 'hold',
+  'scatter_add_axis', 'expand', 'tile', 'repeat_interleave', 'contiguous', 'detach', 'hold', 'cdist', 'compare', 'diagonal',
 ]);
 
-export function tfjsUnsupported(kind: OpKind, rank?: number, dtype?: string): string | undefined {
+export function tfjsUnsupported(kind: OpKind, rank?: number, dtype?: string, attrs: Readonly<Record<string, unknown>> = {}): string | undefined {
   if (GRAPH_OPS.has(kind)) return `the ${kind.replace(/_/g, ' ')} op is not modelled by the tfjs runtime (the probe covers the layer blocks only)`;
+  if (kind === 'conv' && attrs.transposed) return 'a transposed convolution is not modelled by the tfjs runtime';
+  if (kind === 'pool' && attrs.padding) return 'a padded pooling window is not modelled by the tfjs runtime';
+  if (kind === 'loss' && (attrs.loss === 'bce' || attrs.loss === 'bce_with_logits')) return `the ${String(attrs.loss)} loss is not modelled by the tfjs runtime`;
   if (kind === 'sdpa') return 'fused attention (sdpa) has no TensorFlow.js equivalent; use attention: eager';
   if (kind === 'cast') return 'reduced precision cannot be represented: tfjs holds float32, int32 and bool only';
   if ((kind === 'conv' || kind === 'pool') && rank !== undefined && rank !== 3 && rank !== 4) {
@@ -90,6 +93,8 @@ export function lowerOp<X>(
 ): X {
   const a = (i: number): X => ins[i] as X;
   const rankOf = (x: X) => o.shape(x).length;
+  const refused = tfjsUnsupported(kind, undefined, undefined, attrs);
+  if (refused && !GRAPH_OPS.has(kind)) throw new MemplanError('E_CONFIG', refused, { hint: 'use runtime: pytorch for this model' });
   switch (kind) {
     case 'linear': {
       const x = a(0);

@@ -759,7 +759,7 @@ export function tfjsOptimizer(type: string): { opt: TfjsOptimizer; note?: string
 /** Checks that every op of the trace can run in tfjs (the probe and the estimator refuse the same things). */
 export function checkTfjsTrace(trace: Trace): void {
   for (const op of trace.ops) {
-    const why = tfjsUnsupported(op.kind, op.kind === 'conv' || op.kind === 'pool' ? op.inputs[0]!.shape.length : undefined, op.output.dtype);
+    const why = tfjsUnsupported(op.kind, op.kind === 'conv' || op.kind === 'pool' ? op.inputs[0]!.shape.length : undefined, op.output.dtype, op.attrs);
     if (why) throw new MemplanError('E_CONFIG', `${op.scope || 'model'}: ${why}`, { path: 'runtime', hint: 'use runtime: pytorch for this model' });
   }
   if (!trace.loss) {
