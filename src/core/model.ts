@@ -658,8 +658,19 @@ function runGroup(ctx: Ctx, spec: BlockSpec, path: string, names: Names, x: T | 
   // Inside a chunk the chunked dimension has the chunk's length.
   const sub: Ctx = scope === ctx.dims ? ctx : { ...ctx, dims: new Map(scope) };
   let h = x;
+  // What the group reads from outside (its input, earlier blocks by name): the caller's variables, which
+  // a module call (or a function) keeps referenced until it returns (bench program p04: the edge
+  // embedding passed to every layer stays alive to the end of the last one, 4 MB past its last use).
+  const outside = new Set<T>(x ? [x] : []);
   blocks.forEach((child, i) => {
+    const refs = child.from === undefined ? [] : Array.isArray(child.from) ? child.from : [child.from];
+    for (const ref of refs) {
+      if (ref === 'data' || inner.outputs.has(ref)) continue;
+      const t = lookup(inner, ref);
+      if (t) outside.add(t);
+    }
     h = runBlock(sub, child, i, `${path}.blocks[${i}]`, inner, h, mode, false).out;
   });
+  for (const t of outside) ctx.b.hold?.(t);
   return h;
 }

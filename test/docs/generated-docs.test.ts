@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { accuracyCases, accuracyDoc, accuracyRows, errorPct as tfjsErrorPct, parseAccuracy } from '../../scripts/accuracy-table.js';
 import { accuracyPytorch, CASES_DIR, errorPct, storedMeasurement, type Measurement } from '../../scripts/accuracy-pytorch.js';
+import { accuracyPrograms, MEASURED_FILES, readProgramsMeasurement, storedProgramsMeasurements, configOf } from '../../scripts/accuracy-programs.js';
 import { renderSeedsDoc } from '../../scripts/seeds-doc.js';
 import { accuracyHf, HF_CASE_TARGET_PCT, storedHfMeasurement } from '../../scripts/accuracy-hf.js';
 import { TOLERANCE_PCT } from '../../src/probe/probe.js';
@@ -39,6 +40,8 @@ const CHECKED: Record<string, string> = {
   'docs/accuracy-gpu.json': 'npm run docs:gpu',
   // The GPU validation's page: "not run" until a GPU runs it (test/bench/validate-cuda.test.ts).
   'docs/accuracy-pytorch-cuda.md': 'npm run validate:torch -- --device cuda',
+  'docs/accuracy-programs.md': 'npm run validate:programs',
+  'docs/accuracy-programs.json': 'npm run validate:programs',
 };
 const pytorchPages = readdirSync(join(ROOT, 'docs')).filter((f) => /^accuracy-pytorch.*\.json$/.test(f));
 for (const j of pytorchPages) {
@@ -171,6 +174,42 @@ describe('generated docs', () => {
       assert.ok(r.rows.length >= 10, 'at least 10 architectures');
       // The page says whether the targets are met; here every quantity is held to the per-case target.
       for (const row of r.rows) for (const q of row.quantities!) assert.ok(Math.abs(q.error_pct) <= HF_CASE_TARGET_PCT, `${row.name} ${q.label}: ${q.error_pct.toFixed(2)}%`);
+      });
+    });
+
+  describe('docs/accuracy-programs.md and .json (independent PyTorch programs)', () => {
+    const json = read('docs/accuracy-programs.json');
+    const stored = storedProgramsMeasurements(json);
+
+    it('both files are what accuracyPrograms() renders from the stored measurements (predictions recomputed)', () => {
+      const r = accuracyPrograms(stored);
+      sameText(r.json, json, 'docs/accuracy-programs.json is stale (npm run validate:programs)');
+      sameText(r.md, read('docs/accuracy-programs.md'), 'docs/accuracy-programs.md is stale or edited by hand (npm run validate:programs)');
+    });
+
+    it('the stored measurements are the committed run_programs.py outputs, every program has a descriptor', () => {
+      const committed = MEASURED_FILES.map((f) => readProgramsMeasurement(readFileSync(f, 'utf8')));
+      assert.deepEqual(stored, committed, 'bench/torch/programs/measured-*.json changed: rerun `npm run validate:programs`');
+      const programs = readdirSync(join(ROOT, 'bench/torch/programs')).filter((f) => /^p\d+_.*\.py$/.test(f)).sort();
+      for (const m of stored) assert.deepEqual(m.programs.map((p) => p.program).sort(), programs, `torch ${m.torch}: every program measured`);
+      for (const p of programs) assert.ok(existsSync(configOf(p)), `${p}: ${configOf(p)} is missing`);
+    });
+
+    it('the headline figures are the median and max of the listed errors', () => {
+      const text = read('docs/accuracy-programs.md');
+      const num = (x: string) => Number(x.replace(/,/g, ''));
+      for (const v of JSON.parse(json).versions as { torch: string; median_abs_error_pct: number; max_abs_error_pct: number; quantities: number }[]) {
+        const t = v.torch.split('+')[0]!;
+        const section = text.split(`### PyTorch ${t} `)[1]!.split('\n### ')[0]!;
+        const rows = [...section.matchAll(/^\| (p\d+\S*) \| ([a-z0-9_ ]+) \| ([\d,]+) \| ([\d,]+) \| ([+-]\d+\.\d\d)% \|$/gm)];
+        const errs = rows.map((r) => Math.abs(errorPct(num(r[3]!), num(r[4]!)))).sort((a, b) => a - b);
+        for (const r of rows) assert.equal(Number(r[5]), Number(errorPct(num(r[3]!), num(r[4]!)).toFixed(2)), `${r[1]} ${r[2]}: error column`);
+        const n = errs.length;
+        assert.equal(n, v.quantities, `torch ${t}: quantity count`);
+        const median = n % 2 ? errs[(n - 1) / 2]! : (errs[n / 2 - 1]! + errs[n / 2]!) / 2;
+        assert.deepEqual([v.median_abs_error_pct.toFixed(2), v.max_abs_error_pct.toFixed(2)], [median.toFixed(2), errs[n - 1]!.toFixed(2)]);
+        assert.match(text, new RegExp(`^\\| ${t.replace(/\./g, '\\.')} \\| \\d+ of \\d+ \\| ${n} \\| ${median.toFixed(2)}% \\| ${errs[n - 1]!.toFixed(2)}% \\|$`, 'm'), `torch ${t}: summary row`);
+      }
     });
   });
 
