@@ -6,7 +6,8 @@
  * Conventions (fp32, CUDA rules): a tensor is allocated when its op runs and freed after its last
  * use unless a later backward needs it; backward walks the ops in reverse, allocating the gradient
  * of each input that requires one, freeing the output's gradient and the op's saved tensors once the
- * op is done. Parameter gradients stay (they are the step's gradients).
+ * op is done. Parameter gradients stay (they are the step's gradients). The loss itself stays until
+ * backward returns: the caller holds it through `loss.backward()` (measured: "+ loss 4" below).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,15 +59,15 @@ test('linear -> relu -> linear -> mse: what forward saves, and both peaks, by ha
   assert.deepEqual(s.savedByBlock, [0, H, Y, 0]);
   assert.equal(s.lossBuffers, 0);
   // Backward, live activation bytes (+ parameter gradients so far) while each op's backward runs:
-  //   mse:     r + y + loss + dy                           = H + Y + L + Y           ; then y, loss freed
-  //   linear2: r + dy + dr           + dW2, db2            = 2H + Y       + W2        ; then dy, r freed
-  //   relu:    dr + dh1              + W2                  = 2H           + W2        ; then dr freed
-  //   linear1: dh1                   + W2 + dW1, db1       = H            + W2 + W1   <- peak 968 B
-  assert.deepEqual(peakOf(s.first), { bytes: H, paramGrads: W2 + W1, phase: 'backward', saved: 0, grads: H, transient: 0 });
-  assert.equal(s.first.bytes + s.first.paramGrads, 968);
+  //   mse:     r + y + loss + dy                           = H + Y + L + Y           ; then y freed
+  //   linear2: r + dy + dr + loss    + dW2, db2            = 2H + Y + L   + W2        ; then dy, r freed
+  //   relu:    dr + dh1 + loss       + W2                  = 2H + L       + W2        ; then dr freed
+  //   linear1: dh1 + loss            + W2 + dW1, db1       = H + L        + W2 + W1   <- peak 972 B
+  assert.deepEqual(peakOf(s.first), { bytes: H + 4, paramGrads: W2 + W1, phase: 'backward', saved: 0, grads: H, transient: 4 });
+  assert.equal(s.first.bytes + s.first.paramGrads, 972);
   // A later micro-batch (accumulation): all parameter gradients exist; each op's new parameter
-  // gradients are temporaries before they are added in: linear1 gives H + (W1) on top = 832 B.
-  assert.deepEqual(peakOf(s.later), { bytes: H + W1, paramGrads: W2 + W1, phase: 'backward', saved: 0, grads: H, transient: W1 });
+  // gradients are temporaries before they are added in: linear1 gives H + L + (W1) on top = 836 B.
+  assert.deepEqual(peakOf(s.later), { bytes: H + 4 + W1, paramGrads: W2 + W1, phase: 'backward', saved: 0, grads: H, transient: W1 + 4 });
 });
 
 // ---- 2. linear -> gelu -> linear -> cross_entropy, batch 4, 8 -> 16 -> 10 classes ------------------------
@@ -97,12 +98,12 @@ test('linear -> gelu -> linear -> cross_entropy: saved input of gelu, log_softma
   assert.deepEqual(s.savedByBlock, [H, H, 0, Z]);
   // Backward:
   //   cross_entropy: h1 + g + log_softmax + loss + dz + softmax temporary (Z) = 2H + 3Z + L   = 996 B
-  //                  then log_softmax, loss freed
-  //   linear2:       h1 + g + dz + dg + dW2, db2                              = 3H + Z + V2   = 1,608 B <- peak
-  //   gelu:          h1 + dg + dh1 + V2                                       = 3H + V2       = 1,448 B
-  //   linear1:       dh1 + V2 + V1                                            = H + V2 + V1   = 1,512 B
-  assert.deepEqual(peakOf(s.first), { bytes: 3 * H + Z, paramGrads: V2, phase: 'backward', saved: 2 * H, grads: H + Z, transient: 0 });
-  assert.equal(s.first.bytes + s.first.paramGrads, 1608);
+  //                  then log_softmax freed (the loss stays to the end of backward)
+  //   linear2:       h1 + g + dz + dg + loss + dW2, db2                       = 3H + Z + L + V2   = 1,612 B <- peak
+  //   gelu:          h1 + dg + dh1 + loss + V2                                = 3H + L + V2       = 1,452 B
+  //   linear1:       dh1 + loss + V2 + V1                                     = H + L + V2 + V1   = 1,516 B
+  assert.deepEqual(peakOf(s.first), { bytes: 3 * H + Z + 4, paramGrads: V2, phase: 'backward', saved: 2 * H, grads: H + Z, transient: 4 });
+  assert.equal(s.first.bytes + s.first.paramGrads, 1612);
 });
 
 test('cross_entropy over 1,000 classes: its backward (log_softmax + loss + dz + the softmax it materialises) is the peak', () => {
@@ -157,27 +158,28 @@ test('checkpointed mlp: forward saves the segment input; the recompute and backw
   // Backward: mse gives dy, frees y. The segment's backward recomputes h, r (saved now), y, then:
   //   fc2:  p + dy + r + dr (+ y, see below) + dW2        ; dy, r... released as each op finishes
   //   relu: p + r + dr + dh + W2
-  //   fc1:  p + dh + dp + W2 + dW1   = 128 + 256 + 128 + 544 + 576 = 1,632 B <- peak (recompute phase)
-  //   pre:  dp + W2 + W1 + dWpre     = 128 + 1,408                 = 1,536 B
-  assert.deepEqual(peakOf(s.first), { bytes: P8 + H + P8, paramGrads: Wfc2 + Wfc1, phase: 'recompute', saved: P8, grads: H + P8, transient: 0 });
-  assert.equal(s.first.bytes + s.first.paramGrads, 1632);
+  //   fc1:  p + dh + dp + loss + W2 + dW1   = 128 + 256 + 128 + 4 + 544 + 576 = 1,636 B <- peak (recompute phase)
+  //   pre:  dp + loss + W2 + W1 + dWpre     = 128 + 4 + 1,408                 = 1,540 B
+  assert.deepEqual(peakOf(s.first), { bytes: P8 + H + P8 + 4, paramGrads: Wfc2 + Wfc1, phase: 'recompute', saved: P8, grads: H + P8, transient: 4 });
+  assert.equal(s.first.bytes + s.first.paramGrads, 1636);
   assert.ok(Wpre > 0);
 });
 
 // PyTorch's non-reentrant checkpoint (torch/utils/checkpoint.py, 1.13: `_unused = function(*args)` inside the
 // unpack hook) drops the recomputed segment output y when the recompute returns, before fc2's backward
-// allocates dr. So fc2's backward holds p + dy + r + dr + dW2 = 128 + 128 + 256 + 256 + 544 = 1,312 B for a
-// later micro-batch (the new dW2 a temporary), not 1,440 B: the simulation keeps the recomputed y (128 B) until
+// allocates dr. So fc2's backward holds p + dy + r + dr + dW2 (+ the 4 B loss) = 128 + 128 + 256 + 256 + 544 + 4
+// = 1,316 B for a later micro-batch (the new dW2 a temporary), not 1,444 B: the simulation keeps the recomputed y (128 B) until
 // fc2's backward is done. Measured (bench/torch/harness.py byte counter, torch 1.13.0a0 and 2.13.0 CPU) on a
 // scaled copy where fc2's backward is the peak (x [8, 256], pre 256 -> 256, mlp hidden 1024, loss on y, third
 // micro-batch): 1,136,584 B over the baseline = p + dy + r + dr + dW2 + db2 + RNG state 5,056 + loss 4 + seed 4,
-// with no room for y (8,192 B); the simulation gives 1,144,768 B for it (y included, loss and seed not).
+// with no room for y (8,192 B); the simulation then gave 1,144,768 B for it (y included, loss and seed not;
+// it now keeps the loss to the end of backward).
 // The micro-batch 1 peak (test above) is at fc1, after y is gone in both, so it is unaffected.
 test('checkpointed mlp, later micro-batch: the recomputed segment output is not alive during its backward', () => {
   const a = assemble(ckpt, runCfg({ batch_size: 4 }));
   const s = simulatePytorch(a.trace, CUDA_RULES, 3);
-  // Later micro-batch: the largest of fc2 (p + dy + r + dr + new dW2 = 1,312 B) and fc1 (p + dh + dp + new dW1 = 1,088 B).
-  assert.equal(s.later.bytes, P8 + P8 + H + H + Wfc2);
+  // Later micro-batch: the largest of fc2 (p + dy + r + dr + loss + new dW2 = 1,316 B) and fc1 (p + dh + dp + loss + new dW1 = 1,092 B).
+  assert.equal(s.later.bytes, P8 + P8 + H + H + 4 + Wfc2);
 });
 
 // ---- The estimate's components at the peak, each derived from the sequences above ----------------------------
@@ -192,14 +194,15 @@ test('estimate components from the hand sequences (sgd: no optimizer state, the 
   // Weights: (8*16 + 16 + 16*2 + 2) params x 4 B; the batch: x [4, 8] and the mse target [4, 2], fp32.
   assert.equal(comp(e1, 'weights'), W1 + W2);
   assert.equal(comp(e1, 'input_batch'), 4 * 8 * F + Y);
-  // At linear1's backward (sequence 1): every parameter gradient, dh1, nothing saved or transient.
+  // At linear1's backward (sequence 1): every parameter gradient, dh1, nothing saved; the loss (4 B) the
+  // only transient.
   assert.equal(comp(e1, 'gradients'), W1 + W2);
   assert.equal(comp(e1, 'activation_grads'), H);
   assert.equal(comp(e1, 'saved_activations'), 0);
-  assert.equal(comp(e1, 'transients'), 0);
+  assert.equal(comp(e1, 'transients'), 4);
   assert.equal(comp(e1, 'optimizer_state'), 0);
-  // The optimizer step (weights + batch + gradients = 1,584 B) stays below micro-batch 1 (1,840 B).
-  assert.equal(e1.allocated, 712 + 160 + 968);
+  // The optimizer step (weights + batch + gradients = 1,584 B) stays below micro-batch 1 (1,844 B).
+  assert.equal(e1.allocated, 712 + 160 + 972);
 
   const net2 = model([
     { type: 'linear', input: [4, 8], out: 16 },
@@ -208,11 +211,11 @@ test('estimate components from the hand sequences (sgd: no optimizer state, the 
     { type: 'loss', kind: 'cross_entropy' },
   ]);
   const e2 = est(net2, { batch_size: 4, optimizer: 'sgd' });
-  // At linear2's backward (sequence 2): h1 and g saved, dz and dg in flight, dW2 and db2 produced.
+  // At linear2's backward (sequence 2): h1 and g saved, dz and dg in flight, dW2 and db2 produced, the loss held.
   assert.equal(comp(e2, 'saved_activations'), 2 * H);
   assert.equal(comp(e2, 'activation_grads'), H + Z);
   assert.equal(comp(e2, 'gradients'), V2);
-  assert.equal(comp(e2, 'transients'), 0);
+  assert.equal(comp(e2, 'transients'), 4);
   // The batch: x [4, 8] fp32 and int64 class ids [4].
   assert.equal(comp(e2, 'input_batch'), 4 * 8 * F + 4 * 8);
   assert.equal(comp(e2, 'weights'), V1 + V2);

@@ -59,8 +59,9 @@ const big = model([{ type: 'linear', input: [1024, 64], out: 64, bias: false }])
 
 test('step 1 has no optimizer state during forward/backward; the steady state does', () => {
   const e = est(big, { optimizer: 'adamw' });
-  // Micro-batch 1 peaks in backward at the linear: its output gradient and dW (the batch needs no grad).
-  const mb1 = W * 4 + IN + OUT + W * 4;
+  // Micro-batch 1 peaks in backward at the linear: its output gradient and dW (the batch needs no grad),
+  // and the 0-dim loss (4 B), which the caller holds until loss.backward() returns.
+  const mb1 = W * 4 + IN + OUT + W * 4 + 4;
   const state = 2 * W * 4;
   const step1 = e.phases.find((p) => p.microbatch === 'first' && p.step === 'step 1')!;
   const steady = e.phases.find((p) => p.microbatch === 'first' && p.step === 'steady')!;
@@ -79,8 +80,9 @@ test('gradient accumulation: later micro-batches carry every gradient plus the n
   const e = est(big, { optimizer: 'adamw', grad_accum: 4 });
   const later = e.phases.find((p) => p.microbatch === 'later' && p.step === 'steady')!;
   assert.equal(later.name, 'micro-batch 2..4 backward');
-  // weights, batch, m and v, all gradients, the output gradient, and dW before it is summed into .grad.
-  assert.equal(later.allocated, W * 4 + IN + 2 * W * 4 + W * 4 + OUT + W * 4);
+  // weights, batch, m and v, all gradients, the output gradient, dW before it is summed into .grad, and
+  // the 4 B quotient `loss / grad_accum` the caller holds through backward.
+  assert.equal(later.allocated, W * 4 + IN + 2 * W * 4 + W * 4 + OUT + W * 4 + 4);
   assert.equal(e.allocated, later.allocated);
   assert.equal(comp(e, 'gradients'), W * 4);
   assert.equal(e.effective_batch, 1 * 4);

@@ -495,6 +495,9 @@ function backwardPass(st: Liveness, pendingSavers: Map<Storage, number>, savedIt
     st.note(seg ? 'recompute' : 'backward', op, temp, laterTemp);
     releaseAfter(st, op, seg, seg ? recomputePending : pendingSavers, pendingSavers);
   }
+  // `loss.backward()` returns: the caller's `loss` goes (`del loss`, the next micro-batch's assignment).
+  if (p.trace.loss) st.free(p.get(p.trace.loss));
+  if (st.quotient) st.free(st.quotient);
 }
 
 /** Allocates the gradients of an op's inputs; returns the op's transient bytes and the later micro-batches' extra. */
@@ -574,10 +577,7 @@ function releaseAfter(st: Liveness, op: OpRec, seg: boolean, pend: Map<Storage, 
       if (left <= 0) st.free(s);
     }
   }
-  if (op.output === p.trace.loss) {
-    st.free(outS);
-    if (st.quotient) st.free(st.quotient);
-  }
+
   // A recompute leaves unsaved intermediates only until their consumers ran backward.
   if (seg && outS.producer === i && !st.liveSaved.has(outS)) st.free(outS);
 }

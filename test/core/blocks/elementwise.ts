@@ -7,6 +7,7 @@ export default function register(h: typeof Helpers): void {
   const { est, model, pre, sim } = h;
   const N = 4 * 8 * 16; // elements of pre's output [4, 8, 16]
   const A = N * 4; // its bytes in fp32
+  const L = 4; // the 0-dim loss, held by the caller until backward returns
 
   test('exp keeps its output, log its input, neg nothing (pre -> op -> mean loss)', () => {
     const one = (op: { type: string; [k: string]: unknown }) => est(model([pre([4, 8, 16]), op])).forward_saved;
@@ -22,14 +23,14 @@ export default function register(h: typeof Helpers): void {
   });
 
   test('sqrt: the backward peak holds the output, its gradient, the input gradient and one temporary', () => {
-    // Backward of sqrt: grad / (2 * result): the output S (saved), dS, dP (new) and 2 * S (temporary).
+    // Backward of sqrt: grad / (2 * result): the output S (saved), dS, dP (new) and 2 * S (temporary), + L.
     const r = sim(model([pre([4, 8, 16]), { type: 'sqrt' }]));
     assert.equal(r.first.phase, 'backward');
-    assert.equal(r.first.bytes, 4 * A);
+    assert.equal(r.first.bytes, 4 * A + L);
     assert.match(r.first.at, /sqrt/);
     // pow has two input-sized temporaries (self.pow(e - 1), then * e), clamp with both bounds two bool masks.
-    assert.equal(sim(model([pre([4, 8, 16]), { type: 'pow', exponent: 2 }])).first.bytes, A + A + A + 2 * A);
-    assert.equal(sim(model([pre([4, 8, 16]), { type: 'clamp', min: -1, max: 1 }])).first.bytes, 3 * A + 2 * N);
+    assert.equal(sim(model([pre([4, 8, 16]), { type: 'pow', exponent: 2 }])).first.bytes, A + A + A + 2 * A + L);
+    assert.equal(sim(model([pre([4, 8, 16]), { type: 'clamp', min: -1, max: 1 }])).first.bytes, 3 * A + 2 * N + L);
   });
 
   // pre -> a = linear(pre), b = linear(pre) -> a (op) b -> mean loss.
@@ -40,22 +41,22 @@ export default function register(h: typeof Helpers): void {
     const e = est(pair({ type: 'add' }));
     assert.equal(e.forward_saved, A); // pre's output, kept by both linears for dW
     // Backward: dC from the loss; add passes it to a and b as it is; b's linear makes dP; a's linear adds
-    // a second dP into it (a temporary): P + dC + dP + temp = 4 A.
-    assert.equal(sim(pair({ type: 'add' })).first.bytes, 4 * A);
+    // a second dP into it (a temporary): P + dC + dP + temp = 4 A, + L.
+    assert.equal(sim(pair({ type: 'add' })).first.bytes, 4 * A + L);
   });
 
   test('mul keeps both operands; each gets a new gradient', () => {
     assert.equal(est(pair({ type: 'mul' })).forward_saved, 3 * A); // P, a, b
-    // Backward of mul: P, a, b (saved), dC, da, db = 6 A.
+    // Backward of mul: P, a, b (saved), dC, da, db = 6 A, + L.
     const r = sim(pair({ type: 'mul' }));
-    assert.equal(r.first.bytes, 6 * A);
+    assert.equal(r.first.bytes, 6 * A + L);
     assert.match(r.first.at, / mul$/);
   });
 
   test('div keeps both when the divisor needs grad, and its backward two output-sized temporaries', () => {
     assert.equal(est(pair({ type: 'div' })).forward_saved, 3 * A);
-    // P, a, b, dC, da, db and the two temporaries of -grad * a / b / b = 8 A.
-    assert.equal(sim(pair({ type: 'div' })).first.bytes, 8 * A);
+    // P, a, b, dC, da, db and the two temporaries of -grad * a / b / b = 8 A, + L.
+    assert.equal(sim(pair({ type: 'div' })).first.bytes, 8 * A + L);
   });
 
   test('broadcast: a [4, 8, 16] times a per-row scale [4, 8, 1] sums a full-size product down', () => {
@@ -69,7 +70,7 @@ export default function register(h: typeof Helpers): void {
     assert.equal(est(m).forward_saved, A + S);
     // Backward of mul: dC (A), dpre (A, new), ds (S) and one full-size temporary (grad * pre, summed to [4, 8, 1]).
     const r = sim(m);
-    assert.equal(r.first.bytes, A + S + A + A + S + A);
+    assert.equal(r.first.bytes, A + S + A + A + S + A + L);
   });
 
   test('where keeps its condition; masked_fill its mask (bool inputs are part of the batch)', () => {

@@ -29,7 +29,7 @@ export default function register(h: typeof Helpers): void {
     const S = 4 * 8 * 4;
     assert.equal(est(m).forward_saved, A + S); // pre's output and s (through the view)
     // mul's backward: dC, dpre, the expanded view's full-size gradient (temporary) and ds.
-    assert.equal(sim(m).first.bytes, A + S + A + A + A + S);
+    assert.equal(sim(m).first.bytes, A + S + A + A + A + S + 4); // + the 0-dim loss, held until backward returns
   });
 
   test('concat keeps nothing and hands each input a view of its gradient; stack adds an axis', () => {
