@@ -108,7 +108,14 @@ export function inspectTree(root: unknown): TreeProblem | undefined {
   });
   const scalar = (v: unknown, path: string): TreeProblem | undefined =>
     typeof v === 'number' && !Number.isFinite(v)
-      ? { code: 'E_SCHEMA', message: `${path || 'the document'}: value ${Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf'} is not a finite number`, path, expected: 'a finite number' }
+      ? {
+          code: 'E_SCHEMA',
+          message: `${path || 'the document'}: value ${Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf'} is not a finite number`,
+          path,
+          expected: 'a finite number',
+          // masked_fill(mask, float('-inf')): the fill value changes no byte.
+          ...(/\.value$/.test(path) ? { hint: "an op's value does not change its memory: write a finite stand-in (e.g. -1e9 for float('-inf'))" } : {}),
+        }
       : undefined;
   if (root === null || typeof root !== 'object') return scalar(root, '');
   const stack: Frame[] = [{ node: root, path: '', entries: children(root), i: 0, size: 1 }];

@@ -18,10 +18,11 @@ const big = model([{ type: 'linear', input: [1024, 64], out: 64, bias: false }])
 test('set_to_none: false keeps every gradient through the next forward and backward', () => {
   const none = est(big, { optimizer: 'adamw' });
   const kept = est(big, { optimizer: 'adamw', set_to_none: false });
-  // set_to_none (the default): micro-batch 1 of step 2 starts without gradients: output gradient and dW.
-  assert.equal(none.allocated, W * 4 + IN + (OUT + W * 4) + 2 * W * 4);
+  // set_to_none (the default): micro-batch 1 of step 2 starts without gradients: output gradient and dW,
+  // and the 0-dim loss (4 B) the caller holds until loss.backward() returns.
+  assert.equal(none.allocated, W * 4 + IN + (OUT + W * 4 + 4) + 2 * W * 4);
   // Kept: all gradients resident plus dW again as a temporary before it is added into .grad.
-  assert.equal(kept.allocated, W * 4 + IN + W * 4 + 2 * W * 4 + OUT + W * 4);
+  assert.equal(kept.allocated, W * 4 + IN + W * 4 + 2 * W * 4 + OUT + W * 4 + 4);
   assert.equal(kept.peak.step, 'steady');
   assert.match(kept.peak.name, /gradients kept/);
   assert.equal(comp(kept, 'gradients'), W * 4);

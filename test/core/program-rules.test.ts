@@ -147,7 +147,7 @@ test('ConvTranspose2d (transposed: true): shape, [in, out, k, k] weight, CPU bac
   assert.throws(() => estimate(model([{ type: 'conv2d', input: ['batch', 8, 4, 4], out_channels: 4, kernel: 2, output_padding: 1 }]), run()), { code: 'E_SCHEMA' });
 });
 
-test('zero_grad: zeros (set_to_none=False) keeps the gradients through micro-batch 1 of later steps', () => {
+test('set_to_none: false (zero_grad(set_to_none=False)) keeps the gradients through micro-batch 1 of later steps', () => {
   // linear 8 -> 4 on [2, 8] (144 B of parameters), mse, SGD, CUDA. Persistent: weights 144 + batch
   // x [2, 8] 64 + target [2, 4] 32 = 240 B. set_to_none: micro-batch 1's backward peaks at the linear with
   // the loss (4 B, held by the caller through backward), its output's gradient (32 B) and the new
@@ -156,11 +156,11 @@ test('zero_grad: zeros (set_to_none=False) keeps the gradients through micro-bat
   const m = model([{ name: 'h', type: 'linear', input: ['batch', 8], out: 4 }, { name: 'loss', type: 'loss', kind: 'mse' }]);
   const r = { device: 'cuda' };
   assert.equal(estimate(m, run(r)).steady_allocated, 420);
-  assert.equal(estimate(m, run({ ...r, zero_grad: 'zeros' })).steady_allocated, 564);
-  assert.equal(estimate(m, run({ ...r, zero_grad: 'zeros' })).step1_allocated, 420, 'step 1 has no gradients yet');
-  // `default`: the version's default (1.13: zeros; 2.x: set_to_none).
-  assert.equal(estimate(m, run({ ...r, zero_grad: 'default', pytorch: '1.13' })).steady_allocated, 564);
-  assert.equal(estimate(m, run({ ...r, zero_grad: 'default' })).steady_allocated, 420);
+  assert.equal(estimate(m, run({ ...r, set_to_none: false })).steady_allocated, 564);
+  assert.equal(estimate(m, run({ ...r, set_to_none: false })).step1_allocated, 420, 'step 1 has no gradients yet');
+  // `default` (a plain zero_grad()): the version's default (1.13: set_to_none=False; 2.x: True).
+  assert.equal(estimate(m, run({ ...r, set_to_none: 'default', pytorch: '1.13' })).steady_allocated, 564);
+  assert.equal(estimate(m, run({ ...r, set_to_none: 'default' })).steady_allocated, 420);
 });
 
 test('eval: true turns dropout off; nn.TransformerEncoderLayer takes its fast path in eval under no_grad (even heads only)', () => {
