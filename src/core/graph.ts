@@ -177,6 +177,10 @@ export interface Builder {
   quantLinear?(x: T, qw: T, shape: [number, number], kind: 'int8' | 'nf4' | 'fp4', bias?: T, nested?: boolean): T;
   /** An in-place op (relu_, softmax in place, add_): the result reuses x's storage. Tracer only. */
   inplace?(kind: 'relu' | 'gelu' | 'softmax' | 'add', x: T, other?: T): T;
+  /** a @ b written into `into`'s storage (the native MHA's bmm_nn reuses q's). Tracer only. */
+  matmulInto?(a: T, b: T, into: T): T;
+  /** The native MHA's softmax of padded scores for a nested query (a new output, per-sequence temporaries). Tracer only. */
+  nestedSoftmax?(x: T): T;
 }
 
 export function numel(shape: readonly number[]): number {

@@ -601,6 +601,16 @@ export class Tracer implements Builder {
     return this.op(opKind, ins, { shape: x.shape, dtype: xt.dtype, alias: storageOf(xt), name: `${kind}_` }, { inplace: true, ...(opKind === 'act' ? { act: kind } : {}) });
   }
 
+  matmulInto(a: T, b: T, into: T): T {
+    const ins = this.lowp([a as TTensor, b as TTensor]);
+    return this.op('matmul', ins, { shape: shapes.matmul(a.shape, b.shape, false), dtype: this.computeType, alias: storageOf(into as TTensor), name: 'matmul_into' }, { transposeB: false, inplace: true });
+  }
+
+  nestedSoftmax(x: T): T {
+    const xt = x as TTensor;
+    return this.op('softmax', [xt], { shape: x.shape, dtype: xt.dtype }, { nested: true });
+  }
+
   markLoss(x: T): void {
     this.trace.loss = x as TTensor;
   }

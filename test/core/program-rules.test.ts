@@ -177,3 +177,20 @@ test('eval: true turns dropout off; nn.TransformerEncoderLayer takes its fast pa
   assert.equal(inplace(enc(1, {}), run({ mode: 'inference' })), false, 'an odd head count takes no fast path');
   assert.equal(inplace(enc(2, {}), run({ mode: 'inference' })), true);
 });
+
+test('padding_mask on the eval fast path: q/k/v packed, a new softmax output and two [h, s, s] temporaries', () => {
+  // One layer, d 16, 2 heads, ffn 16, on the batch [2, 32, 16] (CPU inference). P = 2*32*16*4 = 4,096 B
+  // (one activation), S = 2*2*32*32*4 = 16,384 B (the scores). Parameters 4(16^2 + 16) + 4*16 + 16*16 + 16
+  // + 16*16 + 16 = 1,696 (6,784 B).
+  const enc = (extra: Record<string, unknown>) =>
+    model([{ name: 'enc', type: 'transformer_encoder', input: ['batch', 32, 16], heads: 2, ffn_dim: 16, dropout: 0.1, ...extra }]);
+  const r = run({ mode: 'inference' });
+  const [W, X, P, S] = [1696 * 4, 2 * 32 * 16 * 4, 4096, 16384];
+  // Without a mask the peak is the scores' bmm: the input, q/k/v packed in one [3, b, h, s, dh] tensor, S.
+  assert.equal(estimate(enc({}), r).allocated, W + X + 3 * P + S);
+  // With src_key_padding_mask the softmax writes a new S and runs per sequence over [h, L, L] blocks, at
+  // most two [h, s, s] = 2 * 2*32*32*4 B at once (the bound memplan takes, not knowing the lengths).
+  assert.equal(estimate(enc({ padding_mask: true }), r).allocated, W + X + 3 * P + S + S + 2 * (2 * 32 * 32 * 4));
+  // In training (no fast path) the key changes nothing.
+  assert.equal(estimate(enc({ padding_mask: true }), run()).allocated, estimate(enc({}), run()).allocated);
+});

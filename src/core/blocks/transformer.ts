@@ -45,7 +45,7 @@ function residual(b: Builder, name: string, x: T, o: LayerOpts, f: (h: T) => T):
  * in place. Measured peak per layer (torch 1.13 and 2.13, CPU): the s x s scores + 3 activations.
  * On CUDA, PyTorch 2 runs the attention core fused.
  */
-function fastPath(b: Builder, x: T, o: LayerOpts, fused: boolean): T {
+function fastPath(b: Builder, x: T, o: LayerOpts, fused: boolean, nested: boolean): T {
   const ip = b.inplace!.bind(b);
   const [n, s, d] = x.shape as [number, number, number];
   const dh = d / o.heads;
@@ -53,12 +53,20 @@ function fastPath(b: Builder, x: T, o: LayerOpts, fused: boolean): T {
     b.linear(t, b.param(`${name}.weight`, [inF, out], { matmul: true }), b.param(`${name}.bias`, [out], { init: 'zeros' }));
   const attn = b.scope('self_attn', () => {
     const qkv = lin('in_proj', x, d, 3 * d);
-    // _transform_bias_rescale_qkv writes q, k and v into three new [b, h, s, dh] tensors.
-    const head = (i: number) => b.contiguous(b.transpose(b.reshape(b.slice(qkv, 2, i * d, d), [n, s, o.heads, dh]), [0, 2, 1, 3]));
+    // _transform_bias_rescale_qkv writes q, k and v into one new [3, b, h, s, dh] tensor: q and k stay
+    // allocated as long as v ("q & k are dead but cannot be freed because they were packed with v",
+    // aten/src/ATen/native/transformers/attention.cpp).
+    const packed = b.contiguous(b.transpose(b.reshape(qkv, [n, s, 3, o.heads, dh]), [2, 0, 3, 1, 4]));
+    const head = (i: number) => b.reshape(b.slice(packed, 0, i, 1), [n, o.heads, s, dh]);
     const [q, k, v] = [head(0), head(1), head(2)];
     // PyTorch 2's CUDA native MHA hands q, k, v to scaled_dot_product_attention (fused, no s x s; not
     // measured here: no GPU); the CPU kernel (1.13 and 2.13, measured) materialises the scores.
-    const core = fused ? b.sdpa(q, k, v) : b.matmul(ip('softmax', b.matmul(q, k, true)), v);
+    // With src_key_padding_mask the encoder hands the layers a nested tensor: the CPU kernel pads q, k, v
+    // and the scores as before, but softmaxes into a new padded tensor (NestedTensor_softmax_dropout).
+    const softmax = (t: T) => (nested && b.nestedSoftmax ? b.nestedSoftmax(t) : ip('softmax', t));
+    // bmm_nn(q, qkt, v) writes the context into q's storage.
+    const ctxOf = (p: T) => (b.matmulInto ? b.matmulInto(p, v, q) : b.matmul(p, v));
+    const core = fused ? b.sdpa(q, k, v) : ctxOf(softmax(b.matmul(q, k, true)));
     const ctx = b.contiguous(b.transpose(core, [0, 2, 1, 3]));
     return lin('out_proj', b.reshape(ctx, [n, s, d]), d, d);
   });
@@ -97,14 +105,14 @@ const common = {
 export const transformerEncoder: BlockModule = {
   type: 'transformer_encoder',
   summary: 'nn.TransformerEncoderLayer: self-attention + feed-forward, residuals, layer norms (post- or pre-norm); eval fast path in inference',
-  properties: { ...common, no_fast_path: { type: 'boolean' } },
+  properties: { ...common, no_fast_path: { type: 'boolean' }, padding_mask: { type: 'boolean' } },
   required: ['heads'],
   // nn.TransformerEncoder.forward keeps `src` referenced until the last layer returns.
   holdsInput: true,
   build(b, x, a) {
     const input = need(x, 'transformer_encoder', a.path);
     const o = opts(a, input.shape[input.shape.length - 1]!);
-    if (fastPathApplies(b, a, o, input)) return fastPath(b, input, o, a.torch.version === '2' && a.torch.device === 'cuda');
+    if (fastPathApplies(b, a, o, input)) return fastPath(b, input, o, a.torch.version === '2' && a.torch.device === 'cuda', a.get('padding_mask', false));
     const h = residual(b, 'self_attn', input, o, (t) => multiHeadAttention(b, t, t, o.heads, o.impl, o.p, a.path, true));
     const out = residual(b, 'ffn', h, o, (t) => feedForward(b, t, o.ffn, t.shape[t.shape.length - 1]!, o.act, o.p, true, 0));
     // The layer's forward holds its input (`x = src`) until it returns.

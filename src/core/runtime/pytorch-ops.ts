@@ -265,6 +265,7 @@ function broadcasted(t: TTensor | undefined, out: TTensor): boolean {
  */
 export function pytorchForwardTemp(op: OpRec, dev: DeviceRules = CUDA_RULES): number {
   if (op.kind === 'linear') return quantForwardTemp(op);
+  if (op.kind === 'softmax' && op.attrs.nested) return nestedSoftmaxTemp(op);
   if (op.kind !== 'conv' || !dev.cpuBackwardTemps || op.attrs.transposed) return 0;
   if (lowpCpuConv(op)) return im2colBytes(op);
   const bytes = (t: TTensor) => numel(t.shape) * DTYPE_BYTES[t.dtype];
@@ -417,6 +418,18 @@ function quantWeightBytes(op: OpRec): number {
  * plus the fp32 absmax it rebuilds under double quantisation; LLM.int8 casts its input to fp16 and
  * quantises it row-wise (int8 copy + fp32 row scales).
  */
+/**
+ * The native MHA's softmax for a nested query (NestedTensor_softmax_dropout, CPU; 1.13 and 2.13): for each
+ * sequence i of length L it runs softmax over scores[i, :, :L, :L], a strided slice that softmax first
+ * copies unless L is the padded length, then writes the result into the padded output. At most two
+ * [heads, s, s] tensors at once: memplan does not know the lengths, and bounds them by L = s (measured
+ * with lengths 32..256 of 256: 3,211,264 B at L = 224, the bound 4,194,304 B).
+ */
+function nestedSoftmaxTemp(op: OpRec): number {
+  const x = op.inputs[0]!;
+  return 2 * (numel(x.shape) / x.shape[0]!) * DTYPE_BYTES[x.dtype];
+}
+
 function quantForwardTemp(op: OpRec): number {
   if (!op.attrs.quantized) return 0;
   const x = op.inputs[0]!;
