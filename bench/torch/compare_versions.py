@@ -2,8 +2,7 @@
 
 usage:
   python bench/torch/compare_versions.py dump [--out FILE] [CONFIG.yaml ...]
-      (run once per interpreter) lists, for every bench case (default bench/torch/cases/*.yaml and
-      cases_extra/*.yaml) and every training program in programs/, the tensors the autograd graph saved
+      (run once per interpreter) lists, for every bench case (default bench/torch/cases/*.yaml) and every training program in programs/, the tensors the autograd graph saved
       after micro-batch 1's forward (autograd_saved.py: node, argument, shape, dtype, bytes; activation
       storages counted once, parameters and batch inputs left out). Writes measured/saved-<torch version>.json.
   python bench/torch/compare_versions.py diff SAVED_A SAVED_B [--cases VAL_A VAL_B] [--programs PROG_A PROG_B]
@@ -36,8 +35,7 @@ def dump(argv):
     import models as M
     import run_programs as R
     torch.set_num_threads(1)
-    configs = a.configs or sorted(glob.glob(os.path.join(HERE, "cases", "*.yaml"))) + sorted(
-        glob.glob(os.path.join(HERE, "cases_extra", "*.yaml")))
+    configs = a.configs or sorted(glob.glob(os.path.join(HERE, "cases", "*.yaml")))
     out = {"torch": torch.__version__, "cases": {}, "programs": {}}
     for path in configs:
         name = os.path.relpath(path, HERE)
