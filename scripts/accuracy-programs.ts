@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadConfig, ROOT } from '../src/cli/load.js';
+import { loadConfig, ROOT } from '../src/io/load.js';
 import { estimate } from '../src/core/estimate.js';
 import { errorPct, median, measuredRunKeys } from './accuracy-pytorch.js';
 
