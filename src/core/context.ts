@@ -30,7 +30,7 @@ export const CONTEXT_FACTS = {
   preLazyRange: {
     low: 1000 * 1000 * 1000,
     high: 1700 * 1000 * 1000,
-    source: '">1000MB before CUDA 11.7" (a PyTorch maintainer, pytorch/pytorch#107667); 1.3-1.7 GB on CUDA 11.x stacks (../shared/memory-model.md)',
+    source: '">1000MB before CUDA 11.7" (a PyTorch maintainer, pytorch/pytorch#107667); 1.3-1.7 GB on CUDA 11.x stacks (the framework notes gathered for this project)',
   },
   nccl: {
     twoRanks: 544 * MiB,

@@ -1,5 +1,5 @@
 /**
- * Optimizer state and step temporaries, per ../shared/memory-model.md: Adam/AdamW keep m and v
+ * Optimizer state and step temporaries, per the framework notes (docs/memory-model.md): Adam/AdamW keep m and v
  * (created lazily at step 1); foreach (the CUDA default) needs about one parameter-sized buffer at
  * the step (the sqrt of v), the for-loop version about 2x the largest parameter (sqrt and division),
  * fused kernels none; transformers' own AdamW (`impl: hf`, HF Trainer `optim=adamw_hf`) one

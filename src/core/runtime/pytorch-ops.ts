@@ -1,6 +1,6 @@
 /**
  * What each primitive op keeps for backward in PyTorch (CUDA), from derivatives.yaml and
- * ../shared/memory-model.md, checked against measurements in bench/torch/. An input is saved only
+ * the project's framework notes (docs/memory-model.md), checked against measurements in bench/torch/. An input is saved only
  * when the gradient of another input needs it (PyTorch saves conditionally on requires_grad).
  */
 import type { BinaryFn, DType, ReduceFn, UnaryFn } from '../graph.js';
