@@ -54,6 +54,7 @@ export async function main(raw: IO): Promise<number> {
   registerPlot(program, ctx);
   registerCompletion(program, ctx);
   registerCalibrate(program, ctx);
+  onceEach(program);
   ctx.json = io.argv.some((a, i) => (a === '--format' && io.argv[i + 1] === 'json') || a === '--format=json' || a === '--json');
   const units = setUnits('binary');
   try {
@@ -73,6 +74,31 @@ export async function main(raw: IO): Promise<number> {
   } finally {
     setUnits(units);
   }
+}
+
+/**
+ * A value option given twice (`--gpu a --gpu b`) is refused, not silently reduced to its last value:
+ * under CI a later flag must not hide an earlier one (`check --gpu bogus --gpu 4090` passing). The
+ * repeatable ones (`--set`, `--presets`: parsed by `collect`) keep collecting.
+ */
+function onceEach(cmd: Command): void {
+  for (const opt of cmd.options) {
+    if (!(opt.required || opt.optional) || opt.parseArg === collect) continue;
+    const parse = opt.parseArg;
+    let seen = false;
+    opt.argParser((value: string, previous: unknown) => {
+      if (seen) {
+        throw new MemplanError('E_OPTION', `${opt.long ?? opt.flags} is given more than once`, {
+          path: opt.long ?? opt.flags,
+          expected: 'one value',
+          hint: opt.long === '--gpu' ? 'give several cards as one comma-separated list where the command takes a list (--gpu a,b)' : 'keep one',
+        });
+      }
+      seen = true;
+      return parse ? parse(value, previous) : value;
+    });
+  }
+  for (const sub of cmd.commands) onceEach(sub);
 }
 
 /** Where a usage error is: the option, the extra argument, the unknown command, or the missing argument. */

@@ -205,6 +205,17 @@ describe('issue 11, no false pass, no silent change of meaning', () => {
     assert.equal(c.code, 2);
   });
 
+  test('7b: a value option given twice is refused (found by the fuzzer: check --gpu 4xa100-80 --gpu rtx-4090, passed)', async () => {
+    const c = await cli('check', 'models/mini-transformer/config.yaml', '--gpu', '4xa100-80', '--gpu', 'rtx-4090');
+    assert.equal(c.code, 2);
+    assert.equal(head(c), 'memplan: error E_OPTION at --gpu');
+    const e = await cli('estimate', 'models/mini-transformer/config.yaml', '--format', 'json', '--format', 'table');
+    assert.equal(e.code, 2);
+    // Repeatable options still collect.
+    const s = await cli('estimate', 'models/mini-transformer/config.yaml', '--set', 'batch_size=2', '--set', 'seq=64', '--format', 'json');
+    assert.equal(s.code, 0);
+  });
+
   test('8: recommend --max-batch on a dimension of 2^60 is E_TOO_LARGE like estimate, not "nothing fits"', async () => {
     const d = repo({
       'big.yaml': 'name: big\ndims:\n  huge: 1152921504606846976\nblocks:\n  - {type: linear, input: [batch, 4], out: 4}\n  - {type: tensor, name: t, shape: [huge], dtype: f32, lifetime: saved}\n',
