@@ -8,24 +8,11 @@ import { MemplanError } from './errors.js';
 import type { Component, Estimate, EstimateOptions, PhasePeak } from './estimate-types.js';
 import { numel } from './graph.js';
 import { assemble, type ModelDescriptor, type RunConfig } from './model.js';
-import { simulateTfjs, tfjsOptimizer, type TfjsRun } from './runtime/tfjs-sim.js';
+import { tfjsOptimizer, type TfjsRun } from './runtime/tfjs-sim.js';
+import { tfjsRuntime } from './runtime/tfjs.js';
 import { size, n } from './units.js';
 
-/** Refuses the run settings tfjs cannot do (the probe refuses the same). */
-export function checkTfjsRun(run: RunConfig): string[] {
-  const bad = (path: string, what: string) => new MemplanError('E_CONFIG', `runtime tfjs: ${what}`, { path, hint: 'use runtime: pytorch for this setting' });
-  if (run.precision !== 'fp32') throw bad('precision', `precision ${run.precision} cannot be represented: tfjs holds float32, int32 and bool only`);
-  if (run.grad_accum > 1) throw bad('grad_accum', 'gradient accumulation is not modelled for tfjs');
-  if (run.distributed.gpus > 1) throw bad('distributed', 'tfjs trains on one device');
-  if (run.ema.enabled) throw bad('ema', 'tfjs has no EMA of the weights');
-  const notes: string[] = [];
-  if (run.checkpointing !== false && !(Array.isArray(run.checkpointing) && run.checkpointing.length === 0)) {
-    notes.push('tfjs has no activation checkpointing: ignored (everything is kept, as the probe runs it)');
-  }
-  const o = tfjsOptimizer(run.optimizer.type);
-  if (o.note) notes.push(o.note);
-  return notes;
-}
+export { checkTfjsRun } from './runtime/tfjs.js';
 
 export interface TfjsPrediction {
   optimizer: 'sgd' | 'momentum' | 'adam';
@@ -37,10 +24,10 @@ export interface TfjsPrediction {
 }
 
 export function predictTfjs(model: ModelDescriptor, run: RunConfig, steps = 2): { pred: TfjsPrediction; assembled: ReturnType<typeof assemble>; notes: string[] } {
-  const notes = checkTfjsRun(run);
+  const notes = tfjsRuntime.check(run);
   const assembled = assemble(model, run);
   const opt = tfjsOptimizer(run.optimizer.type).opt;
-  const r = simulateTfjs(assembled.trace, opt, steps);
+  const r = tfjsRuntime.simulate(assembled.trace, run, { blocks: model.blocks.length, steps });
   return {
     pred: {
       optimizer: opt,

@@ -15,8 +15,8 @@ import { allocatorRun, type AllocatorReport, type RunInputs } from './allocator/
 import type { Component, ComponentKey, Edge, Estimate, EstimateOptions, PhasePeak, RiskBand, Verdict } from './estimate-types.js';
 import type { Preset } from './preset.js';
 import { inputsOf, TERMS, type TermInputs, type TermKey } from './terms.js';
-import { deviceRules, type DeviceRules } from './runtime/pytorch-ops.js';
-import { simulatePytorch, type SimResult } from './runtime/pytorch-sim.js';
+import type { SimResult } from './runtime/pytorch-sim.js';
+import { pytorchRuntime } from './runtime/pytorch.js';
 import { bytesOf, trainableParams, type OpRec, type Trace, type TTensor } from './tracer.js';
 import { size, n } from './units.js';
 import { MemplanError } from './errors.js';
@@ -107,8 +107,7 @@ export function traceRun(model: ModelDescriptor, run: RunConfig, opts: { events?
   if (run.runtime === 'tfjs') throw new MemplanError('E_CONFIG', 'use estimateTfjs for the tfjs runtime', { path: 'runtime' });
   const prec = tracedPrecision(run);
   const { trace, dims, blocks, notes } = assemble(model, prec === run.precision ? run : { ...run, precision: prec });
-  const dev: DeviceRules = deviceRules(run.device, run.pytorch);
-  const sim = simulatePytorch(trace, dev, model.blocks.length, { events: opts.events ?? false });
+  const sim = pytorchRuntime.simulate(trace, run, { blocks: model.blocks.length, events: opts.events ?? false });
   const trainable = trainableParams(trace);
   const trains = new Set(trainable);
   const frozenAll = trace.params.filter((p) => !trains.has(p));
@@ -148,16 +147,36 @@ export function traceRun(model: ModelDescriptor, run: RunConfig, opts: { events?
   };
 }
 
+/** A runtime's estimates of one run, one per card option: each simulates through its Runtime (runtime/types.ts). */
+type Estimator = (model: ModelDescriptor, run: RunConfig, cards: readonly EstimateOptions[]) => Estimate[];
+
+/**
+ * The runtimes by the run's `runtime` key. pytorch: traceRun (pytorchRuntime) once, then the terms per
+ * card; tfjs: estimate-tfjs.ts (tfjsRuntime), whose whole-step peaks need no terms and no allocator.
+ */
+const ESTIMATORS: Record<RunConfig['runtime'], Estimator> = {
+  pytorch: (model, run, cards) => {
+    const traced = traceRun(model, run, { events: true });
+    return cards.map((o) => buildEstimate(traced, run, o));
+  },
+  tfjs: (model, run, cards) => cards.map((o) => estimateTfjs(model, run, o)),
+};
+
+function estimatorOf(run: RunConfig): Estimator {
+  // A normalised run always names one; a library caller's hand-made run may not.
+  const e = (ESTIMATORS as Partial<Record<string, Estimator>>)[run.runtime];
+  if (!e) throw new MemplanError('E_CONFIG', `unknown runtime ${String(run.runtime)}`, { path: 'runtime', expected: Object.keys(ESTIMATORS).join(' or ') });
+  return e;
+}
+
+/** The estimate of `run` on its runtime. */
 export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
-  if (run.runtime === 'tfjs') return estimateTfjs(model, run, opts);
-  return buildEstimate(traceRun(model, run, { events: true }), run, opts);
+  return estimatorOf(run)(model, run, [opts])[0]!;
 }
 
 /** One estimate per card: the model is traced and simulated once; only the card's terms differ. */
 export function estimateOn(model: ModelDescriptor, run: RunConfig, presets: readonly Preset[]): Estimate[] {
-  if (run.runtime === 'tfjs') return presets.map((preset) => estimateTfjs(model, run, { preset }));
-  const traced = traceRun(model, run, { events: true });
-  return presets.map((preset) => buildEstimate(traced, run, { preset }));
+  return estimatorOf(run)(model, run, presets.map((preset) => ({ preset })));
 }
 
 /** The numbers of one training step for a traced model under `run`'s cheap settings (no strings). */
