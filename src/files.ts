@@ -3,6 +3,7 @@
  * one call. The core (src/core) stays free of I/O; these wrap the CLI's loaders, so a library user
  * gets the same validation and the same located errors (`MemplanError` with file, line and path).
  */
+import { withClaims } from './core/claims.js';
 import { estimate, type Estimate, type Preset } from './core/estimate.js';
 import type { ModelDescriptor, RunConfig } from './core/model.js';
 import { getPreset, loadConfig, loadPresets } from './io/load.js';
@@ -38,5 +39,5 @@ export function estimateFile(path: string, opts: { gpu?: string | Preset } = {})
   const { model, run } = loadRun(path);
   const id = opts.gpu ?? run.gpu?.[0] ?? run.budget?.gpu?.[0];
   const preset = id === undefined ? undefined : typeof id === 'string' ? loadPreset(id) : id;
-  return estimate(model, run, preset ? { preset } : {});
+  return withClaims(estimate(model, run, preset ? { preset } : {}), run.claims);
 }

@@ -31,7 +31,7 @@ export {
   type RecommendOptions, type RecommendResult, type TargetResult, type Candidate, type Target, type AllowSpec,
   type MaxBatchResult, type KnobInfo, type Suggestion, type Setting, type MaxBatchOptions, type Work,
 } from './core/recommend.js';
-export { checkClaims, claimLine, CLAIM_KEYS, type Claim, type ClaimResult, type ClaimKey } from './core/claims.js';
+export { checkClaims, withClaims, claimLine, CLAIM_KEYS, type Claim, type ClaimResult, type ClaimKey } from './core/claims.js';
 /** Files: load a run config or a preset, estimate a file (these read the disk; the rest is pure). */
 export { loadRun, loadPreset, listPresets, estimateFile, type LoadedRun } from './files.js';
 export { findPreset, didYouMean, editDistance } from './core/names.js';

@@ -60,6 +60,23 @@ export function checkClaims(est: Estimate, claims: readonly Claim[]): ClaimResul
   });
 }
 
+/**
+ * The finished estimate with the run's claims checked against it: claims read an estimate, the
+ * estimate never imports them, so its callers (the CLI, estimateFile) attach them. `claims` goes
+ * right after `terms`, where the JSON output has always had it. Only an estimate with the step's
+ * terms (pytorch) is checked; a tfjs estimate has none and is returned as it is, as before.
+ */
+export function withClaims(est: Estimate, claims: readonly Claim[] | undefined): Estimate {
+  if (!claims?.length || !est.terms) return est;
+  const checked = checkClaims(est, claims);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(est)) {
+    if (k !== 'claims') out[k] = v;
+    if (k === 'terms') out.claims = checked;
+  }
+  return out as unknown as Estimate;
+}
+
 /** One line per claim: `"Model Parameters ~1.5 GB" claims 1.500 GB; memplan: ... = 100.0 MB: 15.0x too high`. */
 export function claimLine(r: ClaimResult): string {
   const how = r.verdict === 'agrees' ? 'agrees' : r.ratio > 1 ? `${r.ratio.toFixed(1)}x too high` : `${(1 / r.ratio).toFixed(1)}x too low`;

@@ -7,7 +7,6 @@
  */
 import { DTYPE_BYTES, numel } from './graph.js';
 import { assemble, setToNone, type BlockInfo, type ModelDescriptor, type RunConfig } from './model.js';
-import { checkClaims } from './claims.js';
 import { estimateTfjs } from './estimate-tfjs.js';
 import { optimizerCost, pagedOptimizer, type OptimizerCost } from './optimizers.js';
 import { contextModel, type ContextModel } from './context.js';
@@ -169,7 +168,7 @@ function estimatorOf(run: RunConfig): Estimator {
   return e;
 }
 
-/** The estimate of `run` on its runtime. */
+/** The estimate of `run` (without its claims: claims.ts withClaims reads the finished estimate). */
 export function estimate(model: ModelDescriptor, run: RunConfig, opts: EstimateOptions = {}): Estimate {
   return estimatorOf(run)(model, run, [opts])[0]!;
 }
@@ -609,7 +608,6 @@ export function buildEstimate(t: Traced, run: RunConfig, opts: EstimateOptions =
       formula: TERMS[k].formula(m.inputs),
     })),
   };
-  if (run.claims?.length) est.claims = checkClaims(est, run.claims);
   if (report) est.allocator = report;
   if (preset) {
     est.gpu = { id: preset.id, name: preset.name, capacity: preset.capacity_bytes, context: m.context, kind: preset.kind };

@@ -1,7 +1,7 @@
 /** Claims: a hand-made table's numbers checked against the estimate, as memplan prints them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkClaims, claimLine } from '../../src/core/claims.js';
+import { checkClaims, claimLine, withClaims } from '../../src/core/claims.js';
 import { MemplanError } from '../../src/core/errors.js';
 import { normalizeRun } from '../../src/core/model.js';
 import { est, model } from './helpers.js';
@@ -43,9 +43,17 @@ test('each claim is compared with the quantities it names; within 25% agrees', (
   assert.match(claimLine(low!), /3\.2x too low$/);
 });
 
-test('claims and notes ride on the run config and come back with the estimate', () => {
-  const e = est(peptide, { ...raw, notes: ['what this config is'], claims: [{ label: 'EMA ~750 MB', bytes: '750 MB', of: 'ema', source: 'seed 004' }] });
-  assert.equal(e.notes[0], 'what this config is');
+test('claims and notes ride on the run config; withClaims puts the claims on the finished estimate', () => {
+  const bare = est(peptide, { ...raw, notes: ['what this config is'], claims: [{ label: 'EMA ~750 MB', bytes: '750 MB', of: 'ema', source: 'seed 004' }] });
+  assert.equal(bare.notes[0], 'what this config is');
+  // The estimate does not check claims (it does not import claims.ts); its caller does.
+  assert.equal(bare.claims, undefined);
+  const e = withClaims(bare, [{ label: 'EMA ~750 MB', bytes: '750 MB', of: 'ema', source: 'seed 004' }]);
+  // Same object otherwise, `claims` right after `terms` (where the JSON output has always had it).
+  const keys = Object.keys(bare);
+  keys.splice(keys.indexOf('terms') + 1, 0, 'claims');
+  assert.deepEqual(Object.keys(e), keys);
+  assert.equal(withClaims(bare, []), bare);
   assert.equal(e.claims?.length, 1);
   assert.equal(e.claims![0]!.ratio, 15);
   assert.equal(e.claims![0]!.source, 'seed 004');

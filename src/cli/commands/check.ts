@@ -11,6 +11,7 @@ import {
   type BudgetLevel, type BudgetOverrides, type Settings,
 } from '../../core/check.js';
 import { asMemplanError, MemplanError } from '../../core/errors.js';
+import { withClaims } from '../../core/claims.js';
 import { estimateOn } from '../../core/estimate.js';
 import { validate } from '../../core/schema.js';
 import { LIMITS } from '../../core/limits.js';
@@ -100,7 +101,9 @@ export function checkFile(file: string, overrides: BudgetOverrides, sets: readon
       }
     });
     const rows: CheckRow[] = [];
-    for (const est of estimateOn(cfg.model, cfg.run, presets)) {
+    // The claims are checked as `estimate` checks them (a bad one is this row's error), though check shows none.
+    const { model, run } = cfg;
+    for (const est of estimateOn(model, run, presets).map((e) => withClaims(e, run.claims))) {
       const result = checkBudget(est, spec);
       rows.push({
         file: label,

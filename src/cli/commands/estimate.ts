@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { withClaims } from '../../core/claims.js';
 import { edgeTotal, estimate, type Estimate, type Preset } from '../../core/estimate.js';
 import { MemplanError } from '../../core/errors.js';
 import { renderJson, renderMarkdown, renderTable } from '../format/estimate.js';
@@ -45,7 +46,7 @@ export function runEstimate(file: string | undefined, o: EstimateCliOptions): { 
       throw new MemplanError('E_OPTION', 'estimate takes one card', { path: '--gpu', expected: 'one preset id', hint: 'use `memplan recommend --gpu a,b` to compare cards' });
     }
     const preset = presetFor(cfg, o.gpu);
-    const est = estimate(cfg.model, cfg.run, { preset });
+    const est = withClaims(estimate(cfg.model, cfg.run, { preset }), cfg.run.claims);
     const sweep = o.shapes?.length ? shapeSweep(cfg.model, cfg.run, parseShapes(o.shapes), preset) : undefined;
     return { est, cfg, preset, ...(sweep ? { sweep } : {}) };
   }, { allowOutside: o.allowOutside });
