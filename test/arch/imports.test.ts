@@ -154,3 +154,28 @@ test('src/core imports only src/core; only src/cli imports src/cli', () => {
   }
   assert.deepEqual(bad, []);
 });
+
+test('the estimate does not reach claims.ts, and calls the simulators only through a Runtime', () => {
+  const g = importGraph();
+  const reach = (from: string): Set<string> => {
+    const seen = new Set<string>();
+    const todo = [from];
+    while (todo.length) {
+      for (const d of g.get(todo.pop()!) ?? []) {
+        if (!seen.has(d)) {
+          seen.add(d);
+          todo.push(d);
+        }
+      }
+    }
+    return seen;
+  };
+  for (const f of ['src/core/estimate.ts', 'src/core/estimate-tfjs.ts']) {
+    assert.ok(!reach(f).has('src/core/claims.ts'), `${f} reaches claims.ts: claims read a finished estimate (withClaims)`);
+    const text = readFileSync(join(root, f), 'utf8');
+    assert.doesNotMatch(text, /\bsimulate(Pytorch|Tfjs)\(/, `${f} calls a simulator directly, not through its Runtime`);
+  }
+  for (const f of ['src/core/runtime/pytorch.ts', 'src/core/runtime/tfjs.ts']) assert.ok(g.get(f)!.includes('src/core/runtime/types.ts'), f);
+  // The check can fail: claims.ts itself reaches estimate-types.ts, the way estimate.ts must not reach claims.ts.
+  assert.ok(reach('src/core/claims.ts').has('src/core/estimate-types.ts'));
+});
