@@ -16,6 +16,15 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('memplan recommend (CLI)', () => {
+  it('a claim that cannot be read is bad input (exit 2), as in estimate, though recommend shows no claims', async () => {
+    const bad = join(ROOT, 'test', 'fixtures', 'bad-claim', 'config.yaml');
+    for (const cmd of ['recommend', 'estimate']) {
+      const r = await run(cmd, bad, '--gpu', 'rtx-4090');
+      assert.equal(r.code, 2, cmd);
+      assert.match(r.err, /E_EXPR_SYNTAX at .*config\.yaml:5: claims\[0\]\.arithmetic/, cmd);
+    }
+  });
+
   it('prints the ranked table, the top choice and the knob warnings; exit 0', async () => {
     const r = await run('recommend', PEPTIDE, '--gpu', 'rtx-4090', '--effective-batch', '96', '--set', 'seq=200', '--top', '3');
     assert.equal(r.code, 0, r.err);
