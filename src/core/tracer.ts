@@ -202,7 +202,8 @@ export class Tracer implements Builder {
     this.inference = opts.inference ?? false;
     this.quirks = !this.tfjs;
     this.device = opts.device ?? 'cuda';
-    this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined, inference: opts.inference ?? false };
+    // Every field set from the start (one object layout for the simulation's hot code; see make).
+    this.trace = { ops: [], params: [], inputs: [], tensors: [], precision, loss: undefined, inference: opts.inference ?? false, permutedGrads: new Set(), lossDivided: false };
     this.mixed = precision === 'bf16-mixed' || precision === 'fp16-mixed';
     this.cpu = opts.device === 'cpu';
     this.cpuAutocast = this.mixed && this.cpu;
@@ -218,9 +219,28 @@ export class Tracer implements Builder {
     for (const d of t.shape) {
       if (!Number.isInteger(d) || d < 0) throw shapeError(`${t.name}: dimension ${d} in ${shapeStr(t.shape)} is not a non-negative integer`);
     }
-    const tensor = t as TTensor;
-    // The caller's object is fresh, so it becomes the tensor (no copy on this hot path).
-    (tensor as { id: number }).id = this.nextId++;
+    // Every tensor gets one object layout, every field set (undefined where absent): callers pass
+    // objects of many shapes, and the tracer's and simulation's hot functions stay monomorphic only if
+    // the tensors they read share a hidden class (docs/recommend.md, the CLI's own time).
+    const tensor: TTensor = {
+      id: this.nextId++,
+      shape: t.shape,
+      dtype: t.dtype,
+      name: t.name,
+      role: t.role,
+      requiresGrad: t.requiresGrad,
+      alias: t.alias,
+      strided: t.strided,
+      order: t.order,
+      expanded: t.expanded,
+      lifetime: t.lifetime,
+      storageBytes: t.storageBytes,
+      matmul: t.matmul,
+      frozen: t.frozen,
+      init: t.init,
+      logical: t.logical,
+      maxValue: t.maxValue,
+    };
     this.trace.tensors.push(tensor);
     return tensor;
   }
@@ -245,7 +265,7 @@ export class Tracer implements Builder {
     const layout = src ? { strided: true, order: src.order } : {};
     if (!out.alias) {
       for (const t of inputs) {
-        if (t.alias && t.order) (this.trace.permutedGrads ??= new Set()).add(storageOf(t).id);
+        if (t.alias && t.order) this.trace.permutedGrads!.add(storageOf(t).id);
       }
     }
     const output = this.make({ role: 'act', requiresGrad, name: this.scopeName(out.name ?? kind), ...layout, ...out });
@@ -259,7 +279,7 @@ export class Tracer implements Builder {
       attrs,
       noGrad: this.noGrad,
       segment: this.segment,
-      ...(this.inLoss ? { inLoss: true } : {}),
+      inLoss: this.inLoss, // always set: one OpRec layout (see make)
     });
     return output;
   }
