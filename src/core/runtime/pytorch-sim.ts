@@ -111,9 +111,20 @@ interface Plan {
   cached: Set<Storage>;
 }
 
+// plan() is split into one function per pass: Turbofan compiles each hot function on its own, and one
+// function holding every pass took several times longer to compile than these together (docs/recommend.md).
 function plan(trace: Trace, dev: DeviceRules): Plan {
   const ops = trace.ops;
-  const n = ops.length;
+  const { get, segFirst, segLast } = storagesOf(trace);
+  const { savedOf, extrasOf, extraItems } = savesOf(ops, dev, get);
+  const { segInputs, segBwdFirst, segBwdLast } = segmentsOf(ops, get, segFirst, segLast);
+  const cached = new Set<Storage>();
+  for (const op of ops) if (op.kind === 'cast' && op.attrs.weightCache) cached.add(get(op.output));
+  return { ops, trace, dev, get, savedOf, extrasOf, extraItems, segInputs, segFirst, segLast, segBwdFirst, segBwdLast, cached };
+}
+
+/** Each storage (a view's is its base's) with its last use, producer and block; each checkpoint segment's first and last op. */
+function storagesOf(trace: Trace): { get: (t: TTensor) => Storage; segFirst: Map<number, number>; segLast: Map<number, number> } {
   // Tensor ids are dense (their index in trace.tensors): an array beats a Map here.
   const storages: (Storage | undefined)[] = new Array(trace.tensors.length);
   const get = (t: TTensor): Storage => {
@@ -128,7 +139,7 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
   };
   const segFirst = new Map<number, number>();
   const segLast = new Map<number, number>();
-  for (const op of ops) {
+  for (const op of trace.ops) {
     for (const t of op.inputs) get(t).lastUse = op.index;
     const out = get(op.output);
     if (!op.output.alias) {
@@ -141,6 +152,12 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
       segLast.set(op.segment, op.index);
     }
   }
+  return { get, segFirst, segLast };
+}
+
+/** What each op saves for backward (activations, not parameters or inputs) and its saved extras. */
+function savesOf(ops: readonly OpRec[], dev: DeviceRules, get: (t: TTensor) => Storage): { savedOf: Storage[][]; extrasOf: number[]; extraItems: SavedItem[][] } {
+  const n = ops.length;
   const savedOf: Storage[][] = new Array(n);
   const extrasOf: number[] = new Array(n).fill(0);
   const extraItems: SavedItem[][] = new Array(n);
@@ -165,7 +182,16 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
     extrasOf[op.index] = eb;
     extraItems[op.index] = items;
   }
-  // Checkpoint segments: inner ops save nothing in forward; the segment saves its external inputs.
+  return { savedOf, extrasOf, extraItems };
+}
+
+/** Checkpoint segments: inner ops save nothing in forward; the segment saves its external inputs. */
+function segmentsOf(
+  ops: readonly OpRec[],
+  get: (t: TTensor) => Storage,
+  segFirst: Map<number, number>,
+  segLast: Map<number, number>,
+): { segInputs: Map<number, Storage[]>; segBwdFirst: Map<number, number>; segBwdLast: Map<number, number> } {
   const segInputs = new Map<number, Storage[]>();
   for (const [seg, first] of segFirst) {
     const last = segLast.get(seg)!;
@@ -188,9 +214,7 @@ function plan(trace: Trace, dev: DeviceRules): Plan {
   }
   // A segment nothing in backward visits (no input or parameter needs grad) keeps nothing.
   for (const seg of [...segInputs.keys()]) if (!segBwdFirst.has(seg)) segInputs.delete(seg);
-  const cached = new Set<Storage>();
-  for (const op of ops) if (op.kind === 'cast' && op.attrs.weightCache) cached.add(get(op.output));
-  return { ops, trace, dev, get, savedOf, extrasOf, extraItems, segInputs, segFirst, segLast, segBwdFirst, segBwdLast, cached };
+  return { segInputs, segBwdFirst, segBwdLast };
 }
 
 /** The bytes alive during micro-batch 1, by kind, and the two peaks it produces. */
