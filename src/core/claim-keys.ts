@@ -1,7 +1,13 @@
 /**
- * What a claim is and can be about (claims.ts checks them against an estimate): a leaf module, so the
- * schema, the run config's type and the estimate's type need nothing else of claims.
+ * What a claim is and can be about (claims.ts checks them against an estimate), and what a claim says
+ * on its own (its size, its arithmetic), read once here: a leaf of the estimate, so the schema, the run
+ * config (which refuses an unreadable claim at load, for every command) and the estimate's type need
+ * nothing else of claims.
  */
+import { MemplanError } from './errors.js';
+import { evalValue } from './expr.js';
+import { parseSize } from './units.js';
+
 export const CLAIM_KEYS = [
   'weights', 'gradients', 'optimizer_state', 'ema', 'master_weights', 'saved_activations', 'loss_buffers',
   'allocated', 'reserved', 'device_total',
@@ -34,4 +40,27 @@ export interface ClaimResult {
   verdict: 'agrees' | 'too high' | 'too low';
   /** What the claim's own arithmetic comes to, when it gives one. */
   arithmetic?: { expr: string; bytes: number };
+}
+
+/** The claimed size in bytes (a number, or a size such as "1.5 GB"); a share ("10%") is no size. */
+export function claimedBytes(c: Claim, i: number): number {
+  if (typeof c.bytes === 'number') return c.bytes;
+  const path = `claims[${i}].bytes`;
+  const s = parseSize(c.bytes, path);
+  if (!('bytes' in s)) throw new MemplanError('E_CONFIG', `claim "${c.label}": a share is not a size`, { path, expected: 'a size such as 1.5 GB' });
+  return s.bytes;
+}
+
+/** What the claim's own arithmetic comes to, when it gives one. */
+export function claimArithmetic(c: Claim, i: number): { expr: string; bytes: number } | undefined {
+  if (!c.arithmetic) return undefined;
+  return { expr: c.arithmetic, bytes: evalValue(c.arithmetic, new Map(), `claims[${i}].arithmetic`, { max: Number.MAX_SAFE_INTEGER }) };
+}
+
+/** Refuses, located, a claim whose size or arithmetic cannot be read (run when the config is loaded). */
+export function validateClaims(claims: readonly Claim[] | undefined): void {
+  claims?.forEach((c, i) => {
+    claimedBytes(c, i);
+    claimArithmetic(c, i);
+  });
 }

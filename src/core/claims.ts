@@ -3,12 +3,10 @@
  * the estimate and reported beside it. This is how memplan says, in its own output, where a seed's
  * guide is wrong ("12.5M params x 2 B x 2 = 1.5 GB": memplan counts 100 MB) and by how much.
  */
-import { MemplanError } from './errors.js';
 import type { Estimate } from './estimate-types.js';
-import { evalValue } from './expr.js';
-import { formatBytes, parseSize } from './units.js';
+import { formatBytes } from './units.js';
 
-import type { Claim, ClaimKey, ClaimResult } from './claim-keys.js';
+import { claimArithmetic, claimedBytes, type Claim, type ClaimKey, type ClaimResult } from './claim-keys.js';
 
 export { CLAIM_KEYS, type Claim, type ClaimKey, type ClaimResult } from './claim-keys.js';
 
@@ -32,21 +30,13 @@ function quantity(est: Estimate, key: ClaimKey): number {
 
 export function checkClaims(est: Estimate, claims: readonly Claim[]): ClaimResult[] {
   return claims.map((c, i) => {
-    const path = `claims[${i}].bytes`;
-    let claimed: number;
-    if (typeof c.bytes === 'number') {
-      claimed = c.bytes;
-    } else {
-      const s = parseSize(c.bytes, path);
-      if (!('bytes' in s)) throw new MemplanError('E_CONFIG', `claim "${c.label}": a share is not a size`, { path, expected: 'a size such as 1.5 GB' });
-      claimed = s.bytes;
-    }
+    const claimed = claimedBytes(c, i);
     const keys = Array.isArray(c.of) ? c.of : [c.of];
     const parts = keys.map((k) => ({ k, v: quantity(est, k) }));
     const memplan = parts.reduce((a, p) => a + p.v, 0);
     const ratio = memplan > 0 ? claimed / memplan : Infinity;
     const verdict = Math.abs(ratio - 1) <= TOLERANCE ? 'agrees' : ratio > 1 ? 'too high' : 'too low';
-    const arithmetic = c.arithmetic ? { expr: c.arithmetic, bytes: evalValue(c.arithmetic, new Map(), `claims[${i}].arithmetic`, { max: Number.MAX_SAFE_INTEGER }) } : undefined;
+    const arithmetic = claimArithmetic(c, i);
     return {
       label: c.label,
       ...(c.source ? { source: c.source } : {}),

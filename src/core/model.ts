@@ -11,7 +11,7 @@ import { count, LIMITS } from './limits.js';
 import type { Builder, T } from './graph.js';
 import { DTYPE_BYTES, numel } from './graph.js';
 import { validate } from './schema.js';
-import type { Claim } from './claim-keys.js';
+import { validateClaims, type Claim } from './claim-keys.js';
 import { bytesOf, Tracer, type Precision, type Trace } from './tracer.js';
 import { checkLlmRun, llmSettings, normalizeLlmRun, type KvCacheSpec, type LoraSpec, type QuantSpec } from './llm.js';
 
@@ -191,6 +191,7 @@ export function normalizeRun(raw: Record<string, unknown>): RunConfig {
   };
   if (run.distributed.strategy === 'none' && run.distributed.gpus > 1) run.distributed.strategy = 'ddp';
   checkLlmRun(run);
+  validateClaims(run.claims);
   if (run.optimizer.paged && run.optimizer.type !== 'adamw' && run.optimizer.type !== 'adam' && run.optimizer.type !== 'adamw-8bit') {
     throw new MemplanError('E_CONFIG', `optimizer ${run.optimizer.type} has no paged version here`, { path: 'optimizer.paged', expected: 'adam, adamw or adamw-8bit (bitsandbytes Paged(Adam|AdamW)(8bit))' });
   }

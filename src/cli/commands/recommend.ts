@@ -14,8 +14,6 @@ import { configArg } from '../discover.js';
 import { renderMaxBatch, renderRecommend } from '../format/recommend.js';
 import { wrap } from '../format/estimate.js';
 import { withConfig } from '../config.js';
-import { withClaims } from '../../core/claims.js';
-import { estimate } from '../../core/estimate.js';
 import { display } from '../../io/files.js';
 import { getPreset, loadPresets, type LoadedConfig } from '../../io/load.js';
 import { BACKENDS, collect, parseBackend, parseEdge, parseFormat, parseNumber } from '../options.js';
@@ -228,8 +226,6 @@ export function registerRecommend(program: Command, ctx: CommandContext): void {
       }
     }
     await withConfig(configArg(file), o.set ?? [], async (cfg) => {
-      // recommend shows no claims, but a config whose claims cannot be read is bad input here as in estimate.
-      if (cfg.run.claims?.length) withClaims(estimate(cfg.model, cfg.run), cfg.run.claims);
       const targets = targetsOf(o, cfg);
       if (o.maxBatch) runMaxBatch(ctx, cfg, o, targets, format);
       else await runRecommend(ctx, cfg, o, targets, format);
