@@ -8,6 +8,7 @@
 import { lstatSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { MemplanError } from '../core/errors.js';
+import { editDistance } from '../core/names.js';
 import { inside, readBounded, realOrSelf, repositoryAt } from '../io/files.js';
 
 export interface Input {
@@ -40,7 +41,7 @@ export function kindOf(file: string): { kind: 'run' | 'other' } | { kind: 'suspe
   const keys = [...r.text.matchAll(/^(["']?)([A-Za-z_$][\w$.-]*)\1[ \t]*:(?:[ \t]|$)/gm)].map((m) => ({ key: m[2]!, at: m.index }));
   if (keys.some((k) => k.key === 'model')) return { kind: 'run' };
   if (keys.some((k) => k.key === 'blocks')) return { kind: 'other' };
-  const near = keys.find((k) => k.key.length >= 4 && k.key.length <= 12 && distance(k.key.toLowerCase(), 'model') <= 2);
+  const near = keys.find((k) => k.key.length >= 4 && k.key.length <= 12 && editDistance(k.key.toLowerCase(), 'model', false) <= 2);
   const runKeys = keys.filter((k) => RUN_ONLY.includes(k.key)).map((k) => k.key);
   const schema = /run\.schema\.json/.test(r.text);
   if (!near && !schema && !keys.some((k) => k.key === 'budget') && runKeys.length < 2) return { kind: 'other' };
@@ -51,17 +52,6 @@ export function kindOf(file: string): { kind: 'run' | 'other' } | { kind: 'suspe
     message: `not checked: no top-level \`model:\` key, so it is no run config, but ${why}`,
     line: near ? lineAt(near.at) : undefined,
   };
-}
-
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 0; j <= b.length; j++) dp[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return dp[a.length]![b.length]!;
 }
 
 export function expandInputs(args: readonly string[]): Input[] {

@@ -30,6 +30,7 @@ import {
 } from '#mathjs';
 import { MemplanError } from './errors.js';
 import { count, LIMITS } from './limits.js';
+import { editDistance } from './names.js';
 
 /** Functions an expression may call. Everything else (including matrix, unit and string functions) is refused. */
 export const ALLOWED_FUNCTIONS = ['ceil', 'floor', 'round', 'min', 'max', 'sqrt', 'log2', 'abs', 'mod', 'pow'] as const;
@@ -295,7 +296,7 @@ export function undeclared(missing: string[], source: string, path: string, know
   const suggestions = missing
     .slice(0, 5)
     .map((m) => {
-      const close = m.length > 64 ? undefined : known.find((k) => k.length <= 64 && editDistance(k, m) <= 2);
+      const close = m.length > 64 ? undefined : known.find((k) => k.length <= 64 && editDistance(k, m, false) <= 2);
       return close ? `"${m}" -> did you mean "${close}"?` : undefined;
     })
     .filter(Boolean);
@@ -313,15 +314,4 @@ export function undeclared(missing: string[], source: string, path: string, know
 /** At most 20 names, then how many more: a message stays one readable line. */
 function listed(names: string[]): string {
   return names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ');
-}
-
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 0; j <= b.length; j++) dp[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-  }
-  return dp[a.length]![b.length]!;
 }
